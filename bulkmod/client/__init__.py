@@ -1,0 +1,1 @@
+"""The Canvas client: the edge of bulkmod that speaks HTTP to Canvas."""

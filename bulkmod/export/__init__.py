@@ -1,0 +1,1 @@
+"""Canvas course exports: reading them and turning them into jobs."""

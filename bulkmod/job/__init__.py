@@ -1,0 +1,1 @@
+"""Job files: reading, checking and the meaning of each line."""

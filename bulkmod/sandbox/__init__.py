@@ -1,0 +1,1 @@
+"""The sandbox: an aiohttp server that behaves like Canvas's Modules API."""
