@@ -1,0 +1,495 @@
+"""The one HTTP client bulkmod uses to talk to Canvas (real or sandbox).
+
+It sends each request under the token's pacer, re-sends throttled requests
+(a throttled request did not run), re-sends server and network failures with
+backoff when the caller allows it, follows pages of list answers, and turns
+every other answer into an error of :mod:`bulkmod.client.errors`.
+
+The access token lives only in the Authorization header: never in a URL, a
+log event, a repr or an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import urllib.parse
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+import structlog
+import yarl
+
+from bulkmod import __version__
+from bulkmod.client.errors import (
+    CanvasError,
+    NetworkError,
+    ServerError,
+    ThrottledError,
+    error_from_answer,
+    header,
+    is_throttle_answer,
+)
+from bulkmod.client.pacing import Pacer
+from bulkmod.client.params import encode
+from bulkmod.client.urls import API_PREFIX, normalize_base_url
+
+_log = structlog.get_logger("bulkmod.client")
+
+USER_AGENT = f"bulkmod/{__version__} (aiohttp/{aiohttp.__version__})"
+
+#: Canvas's largest page; fewer pages means fewer requests against the quota.
+PER_PAGE = 100
+
+#: Connections kept to Canvas. The throttle allows about a dozen requests in
+#: flight per token, so this only bounds what several pacers could ask for.
+_CONNECTION_LIMIT = 32
+
+#: Backoff before re-sending a server or network failure: first wait, ceiling.
+_BACKOFF_BASE = 1.0
+_BACKOFF_CAP = 60.0
+
+#: Retry-After is honoured up to this many seconds; past it we try earlier.
+_RETRY_AFTER_CAP = 300.0
+
+#: Throttled answers tolerated for one request before giving up. Generous,
+#: since a throttled request did not run and the pacer slows every request.
+DEFAULT_MAX_THROTTLED = 50
+
+_LINK = re.compile(r"<([^>]*)>\s*((?:;[^,;]*)*)")
+_REL = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|([^\s";,]+))""", re.I)
+
+
+@dataclass
+class Stats:
+    """Counts for one logical operation; the client adds to it per answer."""
+
+    #: Requests sent (every attempt, throttled ones included).
+    attempts: int = 0
+    #: Answers that were throttled.
+    throttled: int = 0
+    #: HTTP status of the last answer received, None while none came.
+    last_status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    body: Any
+    #: Every Link header of the answer, joined.
+    links: str
+
+
+class CanvasClient:
+    """Send requests to one Canvas with one access token.
+
+    Use as ``async with CanvasClient(url, token) as client``, or call
+    :meth:`close` when done. Not thread-safe: use it from one event loop.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        max_rate: float | None = None,
+        allow_insecure_http: bool = False,
+        pacer: Pacer | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        max_throttled: int = DEFAULT_MAX_THROTTLED,
+    ) -> None:
+        if not token or token != token.strip() or "\n" in token:
+            raise ValueError("the access token is empty or has spaces around it")
+        if timeout <= 0 or max_retries < 0 or max_throttled < 0:
+            raise ValueError("timeout must be positive and retry limits not negative")
+
+        self._base_url = normalize_base_url(
+            base_url, allow_insecure_http=allow_insecure_http
+        )
+        self._origin = yarl.URL(self._base_url).origin()
+        self._token = token
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._max_throttled = max_throttled
+        self._pacer = (
+            pacer if pacer is not None else Pacer(max_rate=max_rate, sleep=sleep)
+        )
+        self._sleep = sleep
+        self._rng = rng if rng is not None else random.Random()
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"CanvasClient({self._base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        """The Canvas origin requests go to."""
+        return self._base_url
+
+    @property
+    def pacer(self) -> Pacer:
+        """The pacer that keeps this token under Canvas's throttle."""
+        return self._pacer
+
+    async def __aenter__(self) -> CanvasClient:
+        self._open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connections; the client may not be used afterwards."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        form: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        as_user: str | None = None,
+        retry: bool = True,
+        stats: Stats | None = None,
+    ) -> Any:
+        """Send one request to ``path`` under ``/api/v1``; return its JSON answer.
+
+        ``form`` is sent form-encoded in Canvas's bracket form, ``query`` in
+        the URL, ``as_user`` as ``as_user_id``. Throttled answers are always
+        sent again; server and network failures only when ``retry`` is true
+        (up to ``max_retries``). Raise a :class:`CanvasError` otherwise.
+        """
+        url = self._url(path, query, as_user)
+        data = _form_body(form)
+        answer = await self._send(method, url, data, retry=retry, stats=stats)
+        return answer.body
+
+    async def list_all(
+        self,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        as_user: str | None = None,
+        stats: Stats | None = None,
+    ) -> list[Any]:
+        """GET every page of the list at ``path`` and return them joined.
+
+        Pages are followed through ``Link: rel="next"`` as Canvas gives them;
+        a next page on another origin, or outside the API, is refused.
+        """
+        asked = dict(query or {})
+        asked["per_page"] = PER_PAGE
+        url = self._url(path, asked, as_user)
+        seen = {str(url)}
+        items: list[Any] = []
+
+        while True:
+            answer = await self._send("GET", url, None, retry=True, stats=stats)
+            if not isinstance(answer.body, list):
+                raise NetworkError(
+                    f"Canvas answered GET {url.path} with something other than "
+                    "a list; check that the base URL points at Canvas",
+                    body=answer.body,
+                    retryable=False,
+                )
+            items.extend(answer.body)
+
+            following = self._next_page(url, answer.links, as_user)
+            if following is None:
+                return items
+            if str(following) in seen:
+                raise NetworkError(
+                    f"Canvas's pages of {url.path} lead back to a page already "
+                    "read; run again later",
+                    retryable=False,
+                )
+            seen.add(str(following))
+            url = following
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=_CONNECTION_LIMIT),
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+                headers={
+                    "Authorization": f"Bearer {self._token}",
+                    "Accept": "application/json",
+                    "User-Agent": USER_AGENT,
+                },
+            )
+            # aiohttp silently re-sends a GET, PUT or DELETE once when the
+            # connection drops. That request would pass the pacer and the
+            # stats unseen, and a DELETE sent twice answers 404 for a delete
+            # that worked: every re-send must be ours, so turn it off.
+            self._session._retry_connection = False
+        return self._session
+
+    def _url(
+        self, path: str, query: dict[str, Any] | None, as_user: str | None
+    ) -> yarl.URL:
+        if not path.startswith("/") or any(c in path for c in "?#\\"):
+            raise ValueError(f"an API path starts with '/' and has no query: {path!r}")
+        if any(part in (".", "..") for part in path.split("/")):
+            raise ValueError(f"an API path has no '.' or '..' segment: {path!r}")
+
+        pairs = encode(query) if query else []
+        if as_user is not None:
+            pairs.append(("as_user_id", str(as_user)))
+        text = self._base_url + API_PREFIX + path
+        if pairs:
+            text += "?" + urllib.parse.urlencode(pairs)
+        # encoded=True: the path parts are already percent-encoded one by one.
+        return yarl.URL(text, encoded=True)
+
+    def _next_page(
+        self, current: yarl.URL, links: str, as_user: str | None
+    ) -> yarl.URL | None:
+        target = next_link(links)
+        if target is None:
+            return None
+
+        following = current.join(yarl.URL(target, encoded=True))
+        if following.origin() != self._origin:
+            raise NetworkError(
+                f"Canvas sent the next page of {current.path} to another origin "
+                f"({following.origin()}); refusing to send the token there",
+                retryable=False,
+            )
+        if not following.raw_path.startswith(API_PREFIX + "/"):
+            raise NetworkError(
+                f"Canvas sent the next page of {current.path} outside the API",
+                retryable=False,
+            )
+        if as_user is not None and "as_user_id" not in following.query:
+            # Pages read as the admin instead would silently differ.
+            sep = "&" if following.raw_query_string else "?"
+            added = urllib.parse.urlencode([("as_user_id", as_user)])
+            following = yarl.URL(f"{following}{sep}{added}", encoded=True)
+        return following
+
+    async def _send(
+        self,
+        method: str,
+        url: yarl.URL,
+        data: bytes | None,
+        *,
+        retry: bool,
+        stats: Stats | None,
+    ) -> _Answer:
+        throttled = 0
+        failures = 0
+        while True:
+            try:
+                return await self._attempt(
+                    method, url, data, stats, throttled + failures
+                )
+            except ThrottledError as err:
+                throttled += 1
+                if throttled > self._max_throttled:
+                    raise self._scrubbed(_gave_up(err, throttled)) from None
+                delay = self._pacer.throttle_delay(throttled)
+                _log.warning(
+                    "canvas.throttled",
+                    method=method,
+                    path=url.path,
+                    status=err.status,
+                    attempt=throttled,
+                    delay=round(delay, 3),
+                )
+            except (ServerError, NetworkError) as err:
+                if not retry or not err.retryable or failures >= self._max_retries:
+                    raise self._scrubbed(err) from None
+                failures += 1
+                delay = self._backoff(failures, getattr(err, "retry_after", None))
+                _log.warning(
+                    "canvas.retry",
+                    method=method,
+                    path=url.path,
+                    status=err.status,
+                    error=err.error_type,
+                    attempt=failures,
+                    delay=round(delay, 3),
+                )
+            except CanvasError as err:
+                raise self._scrubbed(err) from None
+            await self._sleep(delay)
+
+    async def _attempt(
+        self,
+        method: str,
+        url: yarl.URL,
+        data: bytes | None,
+        stats: Stats | None,
+        attempt: int,
+    ) -> _Answer:
+        session = self._open()
+        await self._pacer.acquire()
+        if stats is not None:
+            stats.attempts += 1
+
+        released = False
+        try:
+            status, headers, links, raw = await self._exchange(
+                session, method, url, data
+            )
+            text = raw.decode("utf-8", errors="replace")
+            cost = _number(header(headers, "X-Request-Cost"))
+            remaining = _number(header(headers, "X-Rate-Limit-Remaining"))
+            throttled = is_throttle_answer(status, text)
+            self._pacer.release(cost=cost, remaining=remaining, throttled=throttled)
+            released = True
+        except NetworkError as err:
+            _log.debug(
+                "canvas.request",
+                method=method,
+                path=url.path,
+                status=None,
+                error=err.error_type,
+                attempt=attempt + 1,
+            )
+            raise
+        finally:
+            if not released:
+                self._pacer.release(cost=None, remaining=None, throttled=False)
+
+        if stats is not None:
+            stats.last_status = status
+            stats.throttled += int(throttled)
+        _log.debug(
+            "canvas.request",
+            method=method,
+            path=url.path,
+            status=status,
+            cost=cost,
+            remaining=remaining,
+            attempt=attempt + 1,
+        )
+
+        if not 200 <= status < 300:
+            raise error_from_answer(status, headers, text)
+        return _Answer(_json_body(method, url, status, raw), links)
+
+    async def _exchange(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: yarl.URL,
+        data: bytes | None,
+    ) -> tuple[int, Mapping[str, str], str, bytes]:
+        try:
+            async with session.request(
+                method,
+                url,
+                data=data,
+                headers=_FORM_HEADERS if data is not None else None,
+                # A redirect could carry the token elsewhere; it is an error.
+                allow_redirects=False,
+            ) as resp:
+                links = ",".join(resp.headers.getall("Link", []))
+                return resp.status, resp.headers, links, await resp.read()
+        except TimeoutError:
+            raise NetworkError(
+                f"Canvas did not answer {method} {url.path} within "
+                f"{self._timeout:g} s; raise --timeout or run again later"
+            ) from None
+        except aiohttp.ClientError as err:
+            raise _transport_error(method, url, err) from None
+
+    def _backoff(self, failures: int, retry_after: float | None) -> float:
+        ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2.0 ** min(failures - 1, 16))
+        # Jitter keeps many lanes that failed together from coming back together.
+        delay = ceiling * (0.5 + self._rng.random() / 2)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, _RETRY_AFTER_CAP))
+        return delay
+
+    def _scrubbed(self, err: CanvasError) -> CanvasError:
+        # Canvas never echoes the token, but a proxy page or an OS message
+        # might: the user must never see it in a message.
+        if self._token in err.message:
+            err.message = err.message.replace(self._token, "[token]")
+            err.args = (err.message,)
+        return err
+
+
+_FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def next_link(links: str) -> str | None:
+    """Return the URL of ``rel="next"`` in a Link header value, or None."""
+    for match in _LINK.finditer(links):
+        target, params = match.group(1), match.group(2)
+        for rel in _REL.finditer(params):
+            names = (rel.group(1) or rel.group(2) or "").lower().split()
+            if "next" in names:
+                return target.strip()
+    return None
+
+
+def _form_body(form: dict[str, Any] | None) -> bytes | None:
+    if not form:
+        return None
+    return urllib.parse.urlencode(encode(form)).encode("ascii")
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _json_body(method: str, url: yarl.URL, status: int, raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise NetworkError(
+            f"the answer to {method} {url.path} ({status}) was not JSON; check "
+            "that the base URL points at Canvas and not at a login page or proxy",
+            status=status,
+        ) from None
+
+
+def _transport_error(
+    method: str, url: yarl.URL, err: aiohttp.ClientError
+) -> NetworkError:
+    kind = type(err).__name__
+    if isinstance(
+        err, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
+    ):
+        return NetworkError(
+            f"the TLS certificate of {url.host} could not be verified ({kind}); "
+            "check the base URL",
+            retryable=False,
+        )
+    if isinstance(err, aiohttp.ClientConnectorError):
+        return NetworkError(
+            f"could not connect to {url.host} ({kind}); check the base URL and "
+            "the network, or run again later"
+        )
+    return NetworkError(
+        f"the connection broke during {method} {url.path} ({kind}); run again "
+        "later if it persists"
+    )
+
+
+def _gave_up(err: ThrottledError, tries: int) -> ThrottledError:
+    return ThrottledError(
+        f"Canvas throttled the request {tries} times in a row ({err.status}); "
+        "lower --concurrency or --max-rate, or run again later",
+        status=err.status,
+        body=err.body,
+    )

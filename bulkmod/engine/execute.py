@@ -1,0 +1,398 @@
+"""Running one operation from its line to its result.
+
+The executor is what a lane calls for each of its operations: it skips what an
+earlier run already did, skips what depends on a failure, resolves the
+course, selectors, references and content, fans ``"*"`` out into children,
+sends the request through :class:`~bulkmod.engine.operations.Sender`, and
+writes the outcome line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from bulkmod.client.errors import CanvasError, NotFoundError, UnauthorizedError
+from bulkmod.client.http import CanvasClient, Stats
+from bulkmod.client.urls import api_path
+from bulkmod.engine import recovery
+from bulkmod.engine.journal import Journal, Previous, utc_now
+from bulkmod.engine.operations import Done, Sender, Target
+from bulkmod.engine.refs import RefTable
+from bulkmod.engine.resolve import CourseContext, Resolver
+from bulkmod.engine.tally import Tally
+from bulkmod.job.model import Every, Operation, Safety
+
+log = structlog.get_logger("bulkmod.run")
+
+#: Course contexts kept between lanes; a job that comes back to a course
+#: after this many others refetches what it needs.
+_CONTEXTS_KEPT = 2000
+
+#: Called when the run must stop: the reason, said to the user.
+StopRun = Callable[[str], None]
+
+
+class StepError(Exception):
+    """An operation failed for a reason of ours, not an answer of Canvas."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+class Executor:
+    """Run operations and record their outcomes."""
+
+    def __init__(
+        self,
+        client: CanvasClient,
+        journal: Journal,
+        refs: RefTable,
+        tally: Tally,
+        *,
+        previous: Previous | None,
+        stop_run: StopRun,
+        max_retries: int,
+        outage_limit: float,
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self._client = client
+        self._journal = journal
+        self._refs = refs
+        self._tally = tally
+        self._previous = previous or Previous()
+        self._stop_run = stop_run
+        self._outage_limit = outage_limit
+        self._outage_since: float | None = None
+        self._resolver = Resolver(client, refs)
+        self._sender = Sender(
+            client, self._note_intent, max_retries=max_retries, sleep=sleep
+        )
+        self._contexts: OrderedDict[str, CourseContext] = OrderedDict()
+
+    async def __call__(self, op: Operation) -> None:
+        """Run one operation of the job (a lane calls this)."""
+        if op.id in self._previous.ok:
+            self._tally.count_resumed(op)
+            value = self._previous.values.get(op.id)
+            object_id, course_id = value if value else (None, None)
+            self._refs.settle(op.id, ok=True, object_id=object_id, course_id=course_id)
+            return
+
+        failed = await self._refs.wait(op.refs())
+        if failed:
+            names = ", ".join(failed)
+            self._finish(
+                op, op.id, None, "skipped", Stats(), time.monotonic(),
+                error=("dependency_failed", f"needs {names}, which did not succeed"),
+            )
+            return
+
+        ctx = self._context(op.course)
+        if isinstance(op.module, Every) or isinstance(op.item, Every):
+            if op.op not in ("module.publish", "module.unpublish"):
+                await self._fan_out(op, ctx)
+                return
+        await self._run_one(op, ctx, parent=None)
+
+    def _context(self, course: str) -> CourseContext:
+        ctx = self._contexts.pop(course, None) or CourseContext(course)
+        self._contexts[course] = ctx
+        while len(self._contexts) > _CONTEXTS_KEPT:
+            self._contexts.popitem(last=False)
+        return ctx
+
+    async def _run_one(
+        self, op: Operation, ctx: CourseContext, *, parent: str | None,
+        module_id: int | None = None, item_id: int | None = None,
+        op_id: str | None = None,
+    ) -> bool:
+        op_id = op_id or op.id
+        stats = Stats()
+        started = time.monotonic()
+        course_id = ctx.course_id
+        try:
+            course_id = await self._resolver.course_id(ctx, stats, op.as_user)
+            target = await self._target(
+                op, op_id, course_id, module_id, item_id, stats
+            )
+            done = await self._dispatch(target, ctx)
+        except (CanvasError, StepError) as err:
+            self._on_failure(err)
+            self._finish(
+                op, op_id, course_id, "failed", stats, started, parent=parent,
+                error=(err.error_type, err.message),
+            )
+            return False
+        self._outage_since = None
+        self._finish(
+            op, op_id, course_id, "ok", stats, started, parent=parent, done=done
+        )
+        return True
+
+    async def _target(
+        self, op: Operation, op_id: str, course_id: int,
+        module_id: int | None, item_id: int | None, stats: Stats,
+    ) -> Target:
+        spec = op.spec
+        if module_id is None and op.module is not None and spec.needs_module:
+            if op.op in ("module.publish", "module.unpublish"):
+                ids = await self._resolver.modules(
+                    course_id, op.module, stats, op.as_user
+                )
+                params = {**self._resolver.params(op.params), "module_ids": ids}
+                return Target(op, op_id, course_id, None, None, params, stats)
+            (module_id,) = await self._resolver.modules(
+                course_id, op.module, stats, op.as_user
+            )
+        if item_id is None and op.item is not None and spec.needs_item:
+            assert module_id is not None
+            (item_id,) = await self._resolver.items(
+                course_id, module_id, op.item, stats, op.as_user
+            )
+        params = self._resolver.params(op.params)
+        return Target(op, op_id, course_id, module_id, item_id, params, stats)
+
+    async def _dispatch(self, target: Target, ctx: CourseContext) -> Done:
+        op = target.op
+        safety = op.spec.safety
+        if op.op in ("module.publish", "module.unpublish"):
+            return await self._batch(target)
+        if safety is Safety.READ:
+            return await self._sender.read(target)
+        if safety is Safety.DELETE:
+            sent_before = target.op_id in self._previous.pending
+            return await self._sender.delete(target, sent_before=sent_before)
+        if safety is Safety.CREATE:
+            return await self._create(target, ctx)
+        return await self._sender.update(target)
+
+    async def _batch(self, target: Target) -> Done:
+        """Publish or unpublish through Canvas's batch endpoint, one request."""
+        event = "publish" if target.op.op == "module.publish" else "unpublish"
+        form = {"event": event, **target.params}
+        if not form["module_ids"]:
+            return Done({"completed": [], "progress": None}, None)
+        path = api_path("/courses/{course}/modules", course=target.course_id)
+        answer = await self._client.request(
+            "PUT", path, form=form, as_user=target.op.as_user, stats=target.stats
+        )
+        ids = form["module_ids"]
+        return Done(answer, ids[0] if len(ids) == 1 else None)
+
+    async def _create(self, target: Target, ctx: CourseContext) -> Done:
+        params = dict(target.params)
+        published = params.pop("published", None)
+        content = params.pop("content", None)
+        if isinstance(content, dict) and "title" in content:
+            key, value = await self._resolver.content(
+                ctx, target.course_id, str(params.get("type")), str(content["title"]),
+                target.stats, target.op.as_user,
+            )
+            params[key] = value
+        target.params = params
+
+        pending = self._previous.pending.get(target.op_id)
+        kind = target.op.op.split(".")[0]
+        if pending is not None and pending.get("floor") is not None:
+            floor = int(pending["floor"])
+        else:
+            floor = await self._floor(ctx, kind, target)
+        done = await self._sender.create(
+            target, floor, self._finder(target, floor), look_first=pending is not None
+        )
+        if kind == "module":
+            ctx.module_floor = max(ctx.module_floor or 0, done.object_id or 0)
+        else:
+            ctx.item_floor = max(ctx.item_floor or 0, done.object_id or 0)
+        if published is not None and bool(done.result.get("published")) != published:
+            await self._publish_created(target, done, bool(published))
+        return done
+
+    async def _floor(self, ctx: CourseContext, kind: str, target: Target) -> int:
+        if ctx.module_floor is None or ctx.item_floor is None:
+            ctx.module_floor, ctx.item_floor = await recovery.floors(
+                self._client, target.course_id, target.stats, target.op.as_user
+            )
+        return ctx.module_floor if kind == "module" else ctx.item_floor
+
+    def _finder(
+        self, target: Target, floor: int
+    ) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+        async def find() -> dict[str, Any] | None:
+            if target.op.op == "module.create":
+                return await recovery.find_module(
+                    self._client, target.course_id, target.params, floor,
+                    target.stats, target.op.as_user,
+                )
+            assert target.module_id is not None
+            return await recovery.find_item(
+                self._client, target.course_id, target.module_id, target.params,
+                floor, target.stats, target.op.as_user,
+            )
+
+        return find
+
+    async def _publish_created(
+        self, target: Target, done: Done, published: bool
+    ) -> None:
+        """Canvas ignores ``published`` on create: set it right after."""
+        spec = target.op.spec
+        assert spec.wrapper is not None and done.object_id is not None
+        if target.op.op == "module.create":
+            path = api_path(
+                "/courses/{course}/modules/{module}",
+                course=target.course_id, module=done.object_id,
+            )
+        else:
+            path = api_path(
+                "/courses/{course}/modules/{module}/items/{item}",
+                course=target.course_id, module=target.module_id,
+                item=done.object_id,
+            )
+        answer = await self._client.request(
+            "PUT", path, form={spec.wrapper: {"published": published}},
+            as_user=target.op.as_user, stats=target.stats,
+        )
+        done.result = answer
+        done.extra["steps"] = ["create", "publish" if published else "unpublish"]
+
+    async def _fan_out(self, op: Operation, ctx: CourseContext) -> None:
+        """Run ``"*"`` as one child per module or item, then the parent's line."""
+        stats = Stats()
+        started = time.monotonic()
+        try:
+            course_id = await self._resolver.course_id(ctx, stats, op.as_user)
+            pairs = await self._children(op, course_id, stats)
+        except (CanvasError, StepError) as err:
+            self._on_failure(err)
+            self._finish(
+                op, op.id, ctx.course_id, "failed", stats, started,
+                error=(err.error_type, err.message),
+            )
+            return
+
+        failed = 0
+        for module_id, item_id in pairs:
+            child_id = f"{op.id}/{item_id if item_id is not None else module_id}"
+            if child_id in self._previous.ok:
+                continue
+            if self._tally.stopped:
+                failed += 1
+                continue
+            ok = await self._run_one(
+                op, ctx, parent=op.id, module_id=module_id, item_id=item_id,
+                op_id=child_id,
+            )
+            failed += not ok
+        if failed:
+            self._finish(
+                op, op.id, course_id, "failed", stats, started,
+                error=("dependency_failed", f"{failed} of {len(pairs)} children "
+                       "did not succeed"),
+                result={"children": len(pairs), "failed": failed},
+            )
+        else:
+            self._finish(
+                op, op.id, course_id, "ok", stats, started,
+                result={"children": len(pairs), "failed": 0},
+            )
+
+    async def _children(
+        self, op: Operation, course_id: int, stats: Stats
+    ) -> list[tuple[int, int | None]]:
+        assert op.module is not None
+        modules = await self._resolver.modules(course_id, op.module, stats, op.as_user)
+        if op.item is None or not op.spec.needs_item:
+            return [(module_id, None) for module_id in modules]
+        pairs: list[tuple[int, int | None]] = []
+        for module_id in modules:
+            items = await self._resolver.items(
+                course_id, module_id, op.item, stats, op.as_user
+            )
+            pairs.extend((module_id, item_id) for item_id in items)
+        return pairs
+
+    def _note_intent(self, target: Target, details: dict[str, Any]) -> None:
+        self._journal.write(
+            {
+                "intent": target.op_id,
+                "line": target.op.line,
+                "course_id": target.course_id,
+                **details,
+                "at": utc_now(),
+            }
+        )
+
+    def _on_failure(self, err: Exception) -> None:
+        if isinstance(err, UnauthorizedError) and err.token_rejected:
+            self._stop_run(
+                "Canvas refused the access token "
+                f"({err.message}); give a valid token and run the same command "
+                "again to finish the job"
+            )
+            return
+        if isinstance(err, CanvasError) and err.error_type == "network":
+            now = time.monotonic()
+            if self._outage_since is None:
+                self._outage_since = now
+            elif now - self._outage_since > self._outage_limit:
+                self._stop_run(
+                    f"Canvas has been unreachable for over {self._outage_limit:.0f} s; "
+                    "run the same command again when it is back"
+                )
+        elif not isinstance(err, NotFoundError):
+            self._outage_since = None
+
+    def _finish(
+        self,
+        op: Operation,
+        op_id: str,
+        course_id: int | None,
+        status: str,
+        stats: Stats,
+        started: float,
+        *,
+        parent: str | None = None,
+        done: Done | None = None,
+        error: tuple[str, str] | None = None,
+        result: Any = None,
+    ) -> None:
+        """Write the outcome line, settle references, count it."""
+        record: dict[str, Any] = {
+            "line": op.line,
+            "id": op_id,
+            "op": op.op,
+            "course": op.course,
+            "course_id": course_id,
+            "parent": parent,
+            "status": status,
+            "http_status": stats.last_status,
+            "attempts": stats.attempts,
+            "throttled": stats.throttled,
+            "adopted": bool(done and done.adopted),
+            "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
+            "finished_at": utc_now(),
+            "object_id": done.object_id if done else None,
+            "result": done.result if done else result,
+            "error": {"type": error[0], "message": error[1]} if error else None,
+        }
+        if done and done.extra:
+            record.update(done.extra)
+        self._journal.write(record)
+        if parent is None:
+            self._refs.settle(
+                op_id, ok=status == "ok",
+                object_id=done.object_id if done else None, course_id=course_id,
+            )
+        self._tally.count(record)
+        log.debug(
+            "operation", op_id=op_id, op=op.op, course=op.course, status=status,
+            attempt=stats.attempts,
+        )

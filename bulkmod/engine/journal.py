@@ -1,0 +1,210 @@
+"""The results file: the record of a run, and the journal a rerun resumes from.
+
+A results file is JSON Lines. Its first line is a header naming the job (by
+path and SHA-256), the Canvas it ran against and when. Then, as operations
+end, one outcome line each (a line with a ``status``). Before a create or a
+delete is sent, an intent line (``{"intent": <op id>, ...}``, no status) is
+written, so that a run killed while the request was in the air knows, when
+started again, that it must look in Canvas before sending it once more.
+
+Every line is written whole and flushed at once; a torn last line (the
+process was killed mid-write) is ignored when the file is read back. One
+writer at a time: the file is locked while a run holds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from bulkmod import __version__
+
+
+class JournalError(Exception):
+    """The results file cannot be used for this run; the message says why."""
+
+
+def utc_now() -> str:
+    """The current time as Canvas writes it: ISO-8601 UTC with a ``Z``."""
+    now = dt.datetime.now(dt.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def iter_records(path: Path) -> Iterator[dict[str, Any]]:
+    """Yield every whole JSON object line of a results file, header included.
+
+    A line that is not a JSON object (a torn last line, say) is passed over.
+    """
+    with path.open("rb") as handle:
+        for raw in handle:
+            if not raw.endswith(b"\n"):
+                return
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                yield record
+
+
+@dataclass
+class Previous:
+    """What an earlier run on the same results file left behind."""
+
+    #: Ids of operations (and fan-out children) whose last outcome was ok.
+    ok: set[str] = field(default_factory=set)
+    #: For the ids a later line refers to: the object id their ok outcome
+    #: produced and the course it resolved to.
+    values: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    #: Intents with no outcome after them: op id -> the intent record.
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Outcome lines read, for the log.
+    outcomes: int = 0
+
+
+def read_previous(path: Path, referenced: set[str]) -> Previous:
+    """Read an earlier run's results so that a rerun resumes where it stopped."""
+    previous = Previous()
+    for record in iter_records(path):
+        if "intent" in record:
+            previous.pending[str(record["intent"])] = record
+            continue
+        status = record.get("status")
+        op_id = record.get("id")
+        if status is None or not isinstance(op_id, str):
+            continue
+        previous.outcomes += 1
+        previous.pending.pop(op_id, None)
+        if status == "ok":
+            previous.ok.add(op_id)
+            if op_id in referenced:
+                previous.values[op_id] = (record.get("object_id"), record.get("course_id"))
+        else:
+            previous.ok.discard(op_id)
+    return previous
+
+
+def _drop_torn_tail(handle: IO[bytes]) -> None:
+    """Cut a last line that a killed run left half-written, so appends are whole."""
+    size = handle.seek(0, os.SEEK_END)
+    keep = size
+    while keep > 0:
+        step = min(4096, keep)
+        handle.seek(keep - step)
+        chunk = handle.read(step)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            keep = keep - step + newline + 1
+            break
+        keep -= step
+    if keep != size:
+        handle.truncate(keep)
+    handle.seek(0, os.SEEK_END)
+
+
+class Journal:
+    """Append-only writer of one results file, locked while open."""
+
+    def __init__(self, path: Path, handle: IO[bytes]) -> None:
+        self.path = path
+        self._handle = handle
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        job: str,
+        job_sha256: str,
+        base_url: str,
+        user: str | None,
+        fresh: bool,
+    ) -> tuple[Journal, bool]:
+        """Open ``path`` for a run, checking that it belongs to this job.
+
+        With ``fresh``, an existing file is moved aside (to
+        ``<name>.<timestamp>``) and the run starts over. Otherwise an existing
+        file of the same job and Canvas is resumed (the answer says whether)
+        and one of another job or Canvas is refused.
+        """
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("ab+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise JournalError(
+                f"{path}: another bulkmod run is writing this results file; "
+                "wait for it to finish or choose another file with --results"
+            ) from None
+        try:
+            resuming = cls._prepare(path, handle, job_sha256, base_url, fresh)
+        except BaseException:
+            handle.close()
+            raise
+        journal = cls(path, handle)
+        if not resuming:
+            journal.write(
+                {
+                    "bulkmod": {
+                        "version": __version__,
+                        "job": job,
+                        "job_sha256": job_sha256,
+                        "base_url": base_url,
+                        "user": user,
+                        "started_at": utc_now(),
+                    }
+                }
+            )
+        return journal, resuming
+
+    @staticmethod
+    def _prepare(
+        path: Path, handle: IO[bytes], job_sha256: str, base_url: str, fresh: bool
+    ) -> bool:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return False
+        header = next(iter_records(path), {}).get("bulkmod")
+        if fresh or not isinstance(header, dict):
+            if not fresh:
+                raise JournalError(
+                    f"{path}: not a bulkmod results file; choose another file "
+                    "with --results, or pass --fresh to move it aside"
+                )
+            aside = path.with_name(f"{path.name}.{dt.datetime.now():%Y%m%d-%H%M%S}")
+            os.replace(path, aside)
+            handle.truncate(0)
+            return False
+        if header.get("job_sha256") != job_sha256:
+            raise JournalError(
+                f"{path}: these results belong to another job (or the job file "
+                "changed since); pass --fresh to move them aside and start over"
+            )
+        if header.get("base_url") != base_url:
+            raise JournalError(
+                f"{path}: these results are of a run against "
+                f"{header.get('base_url')}, not {base_url}; pass --fresh to "
+                "move them aside and start over"
+            )
+        _drop_torn_tail(handle)
+        return True
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one line and flush it to the operating system at once."""
+        self._handle.write(orjson.dumps(record) + b"\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        """Flush to disk and release the lock."""
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        finally:
+            self._handle.close()

@@ -1,0 +1,178 @@
+"""What each operation sends to Canvas, once its targets are known.
+
+Each function here takes one operation whose course, module and item are
+already numeric ids and returns a :class:`Done`: Canvas's answer and the id of
+the object the operation produced or acted on. Creates go through
+:mod:`bulkmod.engine.recovery` when an answer is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bulkmod.client.errors import NetworkError, NotFoundError, ServerError
+from bulkmod.client.http import CanvasClient, Stats
+from bulkmod.client.urls import api_path
+from bulkmod.job.model import Operation, Safety
+
+
+@dataclass
+class Done:
+    """An operation that succeeded."""
+
+    result: Any
+    object_id: int | None
+    adopted: bool = False
+    #: Extra result fields: ``before`` (values an update replaced),
+    #: ``steps`` (requests beyond the first, such as a publish after a create).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Target:
+    """An operation with every id resolved, ready to send."""
+
+    op: Operation
+    op_id: str
+    course_id: int
+    module_id: int | None
+    item_id: int | None
+    params: dict[str, Any]
+    stats: Stats
+
+    def path(self) -> str:
+        """The operation's Canvas path with its ids filled in."""
+        return api_path(
+            self.op.spec.path,
+            course=self.course_id,
+            **({"module": self.module_id} if self.module_id is not None else {}),
+            **({"item": self.item_id} if self.item_id is not None else {}),
+        )
+
+
+#: Writes an intent line to the journal before a risky request is sent.
+NoteIntent = Callable[[Target, dict[str, Any]], None]
+
+
+class Sender:
+    """Send the request of each operation, with the retries each one allows."""
+
+    def __init__(
+        self,
+        client: CanvasClient,
+        note_intent: NoteIntent,
+        *,
+        max_retries: int,
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self._client = client
+        self._note_intent = note_intent
+        self._max_retries = max_retries
+        self._sleep = sleep
+
+    async def read(self, target: Target) -> Done:
+        """A read: one object, or every page of a list."""
+        query = target.params or None
+        if target.op.spec.lists:
+            listed = await self._client.list_all(
+                target.path(), query=query, as_user=target.op.as_user, stats=target.stats
+            )
+            return Done(listed, None)
+        answer = await self._client.request(
+            "GET", target.path(), query=query, as_user=target.op.as_user,
+            stats=target.stats,
+        )
+        return Done(answer, _id_of(answer, target))
+
+    async def update(self, target: Target) -> Done:
+        """A change to a value: safe to send again, so retried plainly."""
+        spec = target.op.spec
+        form = {spec.wrapper: target.params} if spec.wrapper else target.params or None
+        before = None
+        if spec.wrapper and target.params:
+            shown = await self._client.request(
+                "GET", target.path(), as_user=target.op.as_user, stats=target.stats
+            )
+            before = {key: shown.get(key) for key in target.params if key in shown}
+        answer = await self._client.request(
+            spec.method, target.path(), form=form, as_user=target.op.as_user,
+            stats=target.stats,
+        )
+        done = Done(answer, _id_of(answer, target))
+        if before is not None:
+            done.extra["before"] = before
+        return done
+
+    async def delete(self, target: Target, *, sent_before: bool) -> Done:
+        """A delete: a 404 once a first attempt may have landed means done."""
+        self._note_intent(target, {"kind": "delete"})
+        uncertain = sent_before
+        for attempt in range(self._max_retries + 1):
+            try:
+                answer = await self._client.request(
+                    "DELETE", target.path(), as_user=target.op.as_user, retry=False,
+                    stats=target.stats,
+                )
+                return Done(answer, _id_of(answer, target))
+            except NotFoundError:
+                if not uncertain:
+                    raise
+                return Done(None, _id_of(None, target), extra={"already_deleted": True})
+            except (ServerError, NetworkError) as err:
+                if attempt >= self._max_retries:
+                    raise
+                uncertain = True
+                await self._sleep(_backoff(attempt, err))
+        raise AssertionError("unreachable")
+
+    async def create(
+        self,
+        target: Target,
+        floor: int,
+        find: Callable[[], Awaitable[dict[str, Any] | None]],
+        *,
+        look_first: bool,
+    ) -> Done:
+        """A create: never sent again before looking whether it landed."""
+        spec = target.op.spec
+        assert spec.safety is Safety.CREATE and spec.wrapper is not None
+        self._note_intent(
+            target, {"kind": spec.name.split(".")[0], "floor": floor,
+                     "module_id": target.module_id},
+        )
+        look = look_first
+        for attempt in range(self._max_retries + 1):
+            if look:
+                found = await find()
+                if found is not None:
+                    return Done(found, int(found["id"]), adopted=True)
+            try:
+                answer = await self._client.request(
+                    "POST", target.path(), form={spec.wrapper: target.params},
+                    as_user=target.op.as_user, retry=False, stats=target.stats,
+                )
+                return Done(answer, int(answer["id"]))
+            except (ServerError, NetworkError) as err:
+                if attempt >= self._max_retries:
+                    raise
+                look = True
+                await self._sleep(_backoff(attempt, err))
+        raise AssertionError("unreachable")
+
+
+def _id_of(answer: Any, target: Target) -> int | None:
+    if isinstance(answer, dict) and isinstance(answer.get("id"), int):
+        return int(answer["id"])
+    if target.item_id is not None:
+        return target.item_id
+    return target.module_id
+
+
+def _backoff(attempt: int, err: Exception) -> float:
+    """Seconds to wait before trying again: Retry-After, else exponential."""
+    retry_after = getattr(err, "retry_after", None)
+    if isinstance(retry_after, (int, float)) and retry_after > 0:
+        return float(min(retry_after, 60.0))
+    return float(min(0.5 * 2**attempt, 30.0))

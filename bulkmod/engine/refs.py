@@ -1,0 +1,80 @@
+"""What later operations need to know of earlier ones.
+
+Only operations that a later line refers to (by reference or ``after``) are
+kept here, so a run's memory grows with the references of a job, not with its
+length. Each entry starts pending when its line is read and settles once:
+ok with the id of the object the operation created or acted on, or failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class _Entry:
+    ok: bool | None = None
+    object_id: int | None = None
+    course_id: int | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class RefTable:
+    """Outcomes of the referenced operations, awaited by those that need them."""
+
+    def __init__(self, referenced: set[str]) -> None:
+        self._referenced = referenced
+        self._entries: dict[str, _Entry] = {}
+
+    def wanted(self, op_id: str) -> bool:
+        """Whether a later line refers to this operation."""
+        return op_id in self._referenced
+
+    def declare(self, op_id: str) -> None:
+        """Note that a referenced operation has been read and will settle."""
+        if op_id in self._referenced and op_id not in self._entries:
+            self._entries[op_id] = _Entry()
+
+    def settle(
+        self,
+        op_id: str,
+        *,
+        ok: bool,
+        object_id: int | None = None,
+        course_id: int | None = None,
+    ) -> None:
+        """Record the outcome of a referenced operation and wake its waiters."""
+        if op_id not in self._referenced:
+            return
+        entry = self._entries.setdefault(op_id, _Entry())
+        entry.ok, entry.object_id, entry.course_id = ok, object_id, course_id
+        entry.done.set()
+
+    def ready(self, op_ids: list[str]) -> bool:
+        """Whether every one of these operations has settled."""
+        return all(self._settled(op_id) for op_id in op_ids)
+
+    async def wait(self, op_ids: list[str]) -> list[str]:
+        """Wait for these operations to settle; return the ones that failed."""
+        failed = []
+        for op_id in op_ids:
+            entry = self._entries.get(op_id)
+            if entry is None:
+                # Never read in this run: its line was invalid or the run
+                # stopped before it; either way it did not succeed.
+                failed.append(op_id)
+                continue
+            await entry.done.wait()
+            if not entry.ok:
+                failed.append(op_id)
+        return failed
+
+    def object_id(self, op_id: str) -> int | None:
+        """The id of the object a settled, successful operation produced."""
+        entry = self._entries.get(op_id)
+        return None if entry is None else entry.object_id
+
+    def _settled(self, op_id: str) -> bool:
+        entry = self._entries.get(op_id)
+        return entry is None or entry.done.is_set()

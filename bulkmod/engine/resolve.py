@@ -1,0 +1,168 @@
+"""Turning what a line says into what Canvas needs: ids, selectors, content.
+
+A line may name its course by an SIS form, its module by name or reference,
+its item by title, and its content by title. Each is resolved when the
+operation runs, against the course as it is then, through a
+:class:`CourseContext` that keeps what one course lane has learned (its
+numeric id, its content lists, the highest ids it has seen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bulkmod.client.errors import ConflictError, NotFoundError
+from bulkmod.client.http import CanvasClient, Stats
+from bulkmod.client.urls import api_path
+from bulkmod.engine.refs import RefTable
+from bulkmod.job.model import ByName, Every, Ref, Selector
+
+#: Item type -> (list endpoint, title field, how the item points at it).
+CONTENT_LISTS: dict[str, tuple[str, str, str]] = {
+    "Assignment": ("assignments", "name", "content_id"),
+    "Quiz": ("quizzes", "title", "content_id"),
+    "Discussion": ("discussion_topics", "title", "content_id"),
+    "File": ("files", "display_name", "content_id"),
+    "Page": ("pages", "title", "page_url"),
+    "ExternalTool": ("external_tools", "name", "content_id"),
+}
+
+
+@dataclass
+class CourseContext:
+    """What a lane knows of its course while it runs."""
+
+    course: str
+    course_id: int | None = None
+    #: Content lists fetched for title lookups, by item type.
+    content: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: The highest module and item ids known to exist in the course; every
+    #: object created from now on has a higher id (Canvas ids only grow).
+    module_floor: int | None = None
+    item_floor: int | None = None
+
+
+class Resolver:
+    """Resolve a line's course, selectors, references and content titles."""
+
+    def __init__(self, client: CanvasClient, refs: RefTable) -> None:
+        self._client = client
+        self._refs = refs
+
+    async def course_id(
+        self, ctx: CourseContext, stats: Stats, as_user: str | None
+    ) -> int:
+        """The numeric id of the lane's course (one request for an SIS form)."""
+        if ctx.course_id is None:
+            if ctx.course.isdigit():
+                ctx.course_id = int(ctx.course)
+            else:
+                path = api_path("/courses/{course}", course=ctx.course)
+                course = await self._client.request(
+                    "GET", path, as_user=as_user, stats=stats
+                )
+                ctx.course_id = int(course["id"])
+        return ctx.course_id
+
+    def reference(self, ref: Ref) -> int:
+        """The object id an earlier, successful operation produced."""
+        value = self._refs.object_id(ref.op_id)
+        if value is None:
+            raise NotFoundError(
+                f"operation {ref.op_id!r} produced no object id to refer to"
+            )
+        return value
+
+    def params(self, value: Any) -> Any:
+        """A copy of ``value`` with every reference replaced by its object id."""
+        if isinstance(value, Ref):
+            return self.reference(value)
+        if isinstance(value, dict):
+            return {key: self.params(inner) for key, inner in value.items()}
+        if isinstance(value, list):
+            return [self.params(inner) for inner in value]
+        return value
+
+    async def modules(
+        self, course_id: int, selector: Selector, stats: Stats, as_user: str | None
+    ) -> list[int]:
+        """Module ids a selector stands for (many only for ``"*"``)."""
+        if isinstance(selector, int):
+            return [selector]
+        if isinstance(selector, Ref):
+            return [self.reference(selector)]
+        path = api_path("/courses/{course}/modules", course=course_id)
+        found = await self._client.list_all(path, as_user=as_user, stats=stats)
+        if isinstance(selector, Every):
+            return [int(module["id"]) for module in found]
+        assert isinstance(selector, ByName)
+        return [_one(found, "name", selector.value, "module", f"course {course_id}")]
+
+    async def items(
+        self,
+        course_id: int,
+        module_id: int,
+        selector: Selector,
+        stats: Stats,
+        as_user: str | None,
+    ) -> list[int]:
+        """Item ids a selector stands for, within one module."""
+        if isinstance(selector, int):
+            return [selector]
+        if isinstance(selector, Ref):
+            return [self.reference(selector)]
+        path = api_path(
+            "/courses/{course}/modules/{module}/items",
+            course=course_id,
+            module=module_id,
+        )
+        found = await self._client.list_all(path, as_user=as_user, stats=stats)
+        if isinstance(selector, Every):
+            return [int(item["id"]) for item in found]
+        assert isinstance(selector, ByName)
+        return [_one(found, "title", selector.value, "item", f"module {module_id}")]
+
+    async def content(
+        self,
+        ctx: CourseContext,
+        course_id: int,
+        item_type: str,
+        title: str,
+        stats: Stats,
+        as_user: str | None,
+    ) -> tuple[str, Any]:
+        """Find content by title: the item field to set and its value."""
+        if item_type not in CONTENT_LISTS:
+            raise NotFoundError(f"items of type {item_type} point at no content")
+        endpoint, title_field, item_field = CONTENT_LISTS[item_type]
+        listed = ctx.content.get(item_type)
+        if listed is None:
+            path = api_path(f"/courses/{{course}}/{endpoint}", course=course_id)
+            listed = await self._client.list_all(path, as_user=as_user, stats=stats)
+            ctx.content[item_type] = listed
+        where = f"course {course_id}"
+        if item_field == "page_url":
+            return item_field, _pick(listed, title_field, title, item_type, where)["url"]
+        return item_field, int(_pick(listed, title_field, title, item_type, where)["id"])
+
+
+def _pick(
+    listed: list[dict[str, Any]], field_name: str, wanted: str, what: str, where: str
+) -> dict[str, Any]:
+    matches = [entry for entry in listed if entry.get(field_name) == wanted]
+    if not matches:
+        raise NotFoundError(f"no {what} titled {wanted!r} in {where}")
+    if len(matches) > 1:
+        ids = ", ".join(str(entry.get("id", entry.get("url"))) for entry in matches)
+        raise ConflictError(
+            f"{len(matches)} of {what} titled {wanted!r} in {where} ({ids}); "
+            "name one by id instead"
+        )
+    return matches[0]
+
+
+def _one(
+    listed: list[dict[str, Any]], field_name: str, wanted: str, what: str, where: str
+) -> int:
+    return int(_pick(listed, field_name, wanted, what, where)["id"])

@@ -1,0 +1,46 @@
+"""The few lines a run prints when it ends."""
+
+from __future__ import annotations
+
+import time
+
+from bulkmod.engine.tally import Tally
+
+#: Error groups listed in the summary; the results file has them all.
+_GROUPS_SHOWN = 10
+
+
+def render(tally: Tally, results: str) -> str:
+    """The end-of-run summary: counts, failures by error, time and rate."""
+    elapsed = time.monotonic() - tally.started
+    statuses = ", ".join(
+        f"{tally.statuses[name]} {name}" for name in ("ok", "failed", "skipped")
+    )
+    lines = [f"bulkmod: {tally.ended} operations ended ({statuses})"]
+    if tally.resumed:
+        lines.append(f"  {tally.resumed} already done by an earlier run, not sent again")
+    ops = sorted({op for op, _ in tally.by_op})
+    for op in ops:
+        parts = [
+            f"{tally.by_op[(op, name)]} {name}"
+            for name in ("ok", "failed", "skipped")
+            if tally.by_op[(op, name)]
+        ]
+        lines.append(f"  {op:<17} {', '.join(parts)}")
+    if tally.errors:
+        lines.append("failures by error:")
+        ranked = sorted(tally.errors.items(), key=lambda pair: -pair[1].count)
+        for (kind, message), group in ranked[:_GROUPS_SHOWN]:
+            lines.append(f"  {group.count:>6} {kind}: {message}")
+            lines.append(f"         e.g. {', '.join(group.examples)}")
+        if len(ranked) > _GROUPS_SHOWN:
+            lines.append(f"  ... {len(ranked) - _GROUPS_SHOWN} more kinds of error")
+    rate = tally.requests / elapsed if elapsed > 0 else 0.0
+    lines.append(
+        f"{tally.requests} requests in {elapsed:.1f} s ({rate:.1f}/s), "
+        f"{tally.throttled} throttled, {tally.adopted} adopted after a lost answer"
+    )
+    if tally.stop_reason:
+        lines.append(f"stopped: {tally.stop_reason}")
+    lines.append(f"results: {results}")
+    return "\n".join(lines)

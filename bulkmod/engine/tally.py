@@ -1,0 +1,80 @@
+"""Counting a run as it goes: what the progress line and the summary show."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from bulkmod.job.model import Operation
+
+#: Example operation ids kept per error group in the summary.
+_EXAMPLES = 3
+
+
+@dataclass
+class ErrorGroup:
+    """Failures that share an error type and message."""
+
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Tally:
+    """Live counts of a run's outcomes."""
+
+    total: int = 0
+    started: float = field(default_factory=time.monotonic)
+    statuses: Counter[str] = field(default_factory=Counter)
+    by_op: Counter[tuple[str, str]] = field(default_factory=Counter)
+    errors: dict[tuple[str, str], ErrorGroup] = field(default_factory=dict)
+    requests: int = 0
+    throttled: int = 0
+    adopted: int = 0
+    resumed: int = 0
+    stop_reason: str | None = None
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the run was told to stop."""
+        return self.stop_reason is not None
+
+    @property
+    def done(self) -> int:
+        """Operations of the job (not fan-out children) that have ended."""
+        return self.resumed + self.ended
+
+    ended: int = 0
+
+    def count_resumed(self, op: Operation) -> None:
+        """Count an operation an earlier run already did."""
+        self.resumed += 1
+
+    def count(self, record: dict[str, Any]) -> None:
+        """Count one outcome line."""
+        status = record["status"]
+        child = record["parent"] is not None
+        self.statuses[status] += 1
+        self.by_op[(record["op"], status)] += 1
+        self.ended += not child
+        self.requests += record["attempts"]
+        self.throttled += record["throttled"]
+        self.adopted += bool(record["adopted"])
+        error = record["error"]
+        if error is not None and not _is_fan_out_parent(record):
+            group = self.errors.setdefault((error["type"], error["message"]), ErrorGroup())
+            group.count += 1
+            if len(group.examples) < _EXAMPLES:
+                group.examples.append(f"{record['id']} (line {record['line']})")
+
+    def rate(self) -> float:
+        """Requests a second since the run started."""
+        elapsed = time.monotonic() - self.started
+        return self.requests / elapsed if elapsed > 0 else 0.0
+
+
+def _is_fan_out_parent(record: dict[str, Any]) -> bool:
+    result = record["result"]
+    return isinstance(result, dict) and "children" in result and record["parent"] is None

@@ -1,0 +1,300 @@
+"""Check the ``params`` of one operation and mark the references inside them.
+
+Canvas ignores parameters it does not know, so unknown keys pass; the keys it
+does know are checked for type, and each operation's required ones for
+presence, so that a job fails here rather than half-way through a run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from bulkmod.job.model import ITEM_TYPES, Ref
+
+_BOOLEANS = frozenset(
+    {
+        "published",
+        "new_tab",
+        "require_sequential_progress",
+        "publish_final_grade",
+        "skip_content_tags",
+    }
+)
+_TEXTS = frozenset({"name", "title", "page_url", "search_term"})
+#: Keys whose value is the id of a Canvas object, so ``"@x"`` there is a
+#: reference; anywhere else ``"@x"`` is just text (a title may start with @).
+_ID_KEYS = frozenset({"content_id", "module_id", "asset_id"})
+_MODULE_ID_KEYS = frozenset({"module_id", "prerequisite_module_ids"})
+
+#: The types Canvas's controller accepts; anything else is refused with 400.
+COMPLETION_TYPES = (
+    "must_view",
+    "must_submit",
+    "must_contribute",
+    "min_score",
+    "min_percentage",
+    "must_mark_done",
+)
+#: ``asset_type`` of the item sequence; Canvas compares it case-insensitively.
+ASSET_TYPES = (
+    "ModuleItem",
+    "File",
+    "Page",
+    "Discussion",
+    "Assignment",
+    "Quiz",
+    "ExternalTool",
+)
+#: Item types found by ``content_id`` (or a content title looked up by type).
+_CONTENT_TYPES = frozenset({"File", "Discussion", "Assignment", "Quiz"})
+
+
+@dataclass(slots=True)
+class ParamCheck:
+    """Checked params: the Operation's params, problems and references."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    problems: list[tuple[str | None, str]] = field(default_factory=list)
+    #: ``(target id, field, is a module reference)``.
+    refs: list[tuple[str, str, bool]] = field(default_factory=list)
+
+    def problem(self, where: str, message: str) -> None:
+        """Record a problem at ``params.<where>``."""
+        self.problems.append((f"params.{where}", message))
+
+
+def check_params(op: str | None, raw: dict[str, Any]) -> ParamCheck:
+    """Check ``raw`` (a line's params object) for operation ``op``."""
+    check = ParamCheck()
+    check.params = {
+        key: _mark_refs(value, key, key in _MODULE_ID_KEYS, check)
+        for key, value in raw.items()
+    }
+    params = check.params
+
+    for key, value in params.items():
+        _check_known_key(op, key, value, check)
+
+    if op == "module.create":
+        _require_text(params, "name", check)
+    elif op == "item.create":
+        _check_item_create(params, check)
+    elif op == "sequence.get":
+        _check_sequence(params, check)
+    if "content" in params and op != "item.create":
+        check.problem("content", "only item.create looks content up by title")
+    return check
+
+
+def _mark_refs(value: Any, where: str, module_ref: bool, check: ParamCheck) -> Any:
+    """Return ``value`` with every reference in it made a :class:`Ref`."""
+    key = where.rsplit(".", 1)[-1].split("[", 1)[0]
+    if isinstance(value, str) and value.startswith("@") and key in _ID_KEYS:
+        return _make_ref(value[1:], where, module_ref, check)
+    if isinstance(value, dict):
+        if "ref" in value:
+            if len(value) != 1:
+                check.problem(where, 'a reference is {"ref": "<id>"} and nothing else')
+                return value
+            return _make_ref(value["ref"], f"{where}.ref", module_ref, check)
+        return {
+            inner: _mark_refs(item, f"{where}.{inner}", module_ref, check)
+            for inner, item in value.items()
+        }
+    if isinstance(value, list):
+        marked = []
+        for index, item in enumerate(value):
+            inner_where = f"{where}[{index}]"
+            if key in _ID_KEYS | _MODULE_ID_KEYS and isinstance(item, str):
+                if item.startswith("@"):
+                    marked.append(_make_ref(item[1:], inner_where, module_ref, check))
+                    continue
+            marked.append(_mark_refs(item, inner_where, module_ref, check))
+        return marked
+    return value
+
+
+def _make_ref(target: Any, where: str, module_ref: bool, check: ParamCheck) -> Any:
+    # The form of the id itself is checked with every other reference.
+    if not isinstance(target, str):
+        check.problem(where, "a reference must be a string id")
+        return target
+    check.refs.append((target, f"params.{where}", module_ref))
+    return Ref(target)
+
+
+def _check_known_key(op: str | None, key: str, value: Any, check: ParamCheck) -> None:
+    if key in _BOOLEANS and not isinstance(value, bool):
+        check.problem(key, "must be true or false")
+    elif key in _TEXTS and not isinstance(value, str):
+        check.problem(key, "must be a string")
+    elif key == "position":
+        if not _is_int(value) or value < 1:
+            check.problem(key, "must be a whole number of at least 1")
+    elif key == "indent":
+        if not _is_int(value) or value < 0:
+            check.problem(key, "must be a whole number of at least 0")
+    elif key in ("content_id", "module_id"):
+        if not isinstance(value, Ref) and _id_of(value) is None:
+            check.problem(key, "must be a positive id or a reference")
+    elif key == "asset_id":
+        if not isinstance(value, Ref | str) and _id_of(value) is None:
+            check.problem(key, "must be an id, a page url or a reference")
+    elif key == "prerequisite_module_ids":
+        _check_prerequisites(op, value, check)
+    elif key == "completion_requirement":
+        _check_completion(op, value, check)
+    elif key == "content":
+        _check_content(value, check)
+    elif key == "unlock_at":
+        _check_time(key, value, check)
+    elif key == "external_url":
+        _check_url(key, value, check)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _id_of(value: Any) -> int | None:
+    if _is_int(value) and 0 < value < 10**19:
+        return int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        if len(value) <= 19 and int(value) > 0:
+            return int(value)
+    return None
+
+
+def _check_prerequisites(op: str | None, value: Any, check: ParamCheck) -> None:
+    where = "prerequisite_module_ids"
+    if value == "" or value == []:
+        if op == "module.create":
+            # Canvas answers 500 to an empty value on create; leaving the key
+            # out means the same thing.
+            check.problem(
+                where, "an empty value is only for module.update; leave it out"
+            )
+        return
+    if not isinstance(value, list):
+        check.problem(where, "must be a list of module ids or references")
+        return
+    for index, entry in enumerate(value):
+        if not isinstance(entry, Ref) and _id_of(entry) is None:
+            check.problem(f"{where}[{index}]", "must be a module id or a reference")
+
+
+def _check_completion(op: str | None, value: Any, check: ParamCheck) -> None:
+    where = "completion_requirement"
+    if value == "" and op == "item.update":
+        return  # Canvas reads a blank requirement as "remove it".
+    if not isinstance(value, dict):
+        check.problem(where, "must be an object with a 'type'")
+        return
+    for key in value:
+        if key not in ("type", "min_score", "min_percentage"):
+            check.problem(f"{where}.{key}", "unknown field (type, min_score, ...)")
+    kind = value.get("type")
+    if kind is None:
+        check.problem(f"{where}.type", "missing")
+        return
+    if kind not in COMPLETION_TYPES:
+        close = difflib.get_close_matches(str(kind), COMPLETION_TYPES, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else ""
+        hint = f" ({hint or 'one of ' + ', '.join(COMPLETION_TYPES)})"
+        check.problem(f"{where}.type", f"unknown completion requirement '{kind}'{hint}")
+        return
+    if kind in ("min_score", "min_percentage"):
+        amount = value.get(kind)
+        if not isinstance(amount, int | float) or isinstance(amount, bool):
+            check.problem(f"{where}.{kind}", f"a number is required with type {kind}")
+        elif amount < 0 or (kind == "min_percentage" and amount > 100):
+            check.problem(f"{where}.{kind}", "out of range")
+
+
+def _check_content(value: Any, check: ParamCheck) -> None:
+    if not isinstance(value, dict) or set(value) != {"title"}:
+        check.problem("content", 'must be {"title": "..."}')
+    elif not isinstance(value["title"], str) or not value["title"].strip():
+        check.problem("content.title", "must be a non-empty string")
+
+
+def _check_time(key: str, value: Any, check: ParamCheck) -> None:
+    if value is None:
+        return
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+            return
+        except ValueError:
+            pass
+    check.problem(key, "must be an ISO-8601 time such as 2025-09-01T08:00:00Z")
+
+
+def _check_url(key: str, value: Any, check: ParamCheck) -> None:
+    if isinstance(value, str):
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return
+    check.problem(key, "must be an http:// or https:// URL")
+
+
+def _require_text(params: dict[str, Any], key: str, check: ParamCheck) -> None:
+    value = params.get(key)
+    if value is None:
+        check.problem(key, "missing")
+    elif isinstance(value, str) and not value.strip():
+        check.problem(key, "must not be blank")
+
+
+def _check_item_create(params: dict[str, Any], check: ParamCheck) -> None:
+    kind = params.get("type")
+    if kind is None:
+        check.problem("type", "missing (one of " + ", ".join(ITEM_TYPES) + ")")
+        return
+    if kind not in ITEM_TYPES:
+        check.problem(
+            "type", f"unknown item type '{kind}' (one of {', '.join(ITEM_TYPES)})"
+        )
+        return
+
+    has = {key for key in ("content_id", "page_url", "external_url") if key in params}
+    if "content" in params:
+        has.add("content")
+    if "content" in has and has & {"content_id", "page_url"}:
+        check.problem("content", "give content or content_id/page_url, not both")
+
+    needs: tuple[str, ...]
+    if kind == "Page":
+        needs = ("page_url", "content")
+    elif kind in _CONTENT_TYPES:
+        needs = ("content_id", "content")
+    elif kind == "ExternalUrl":
+        needs = ("external_url",)
+    elif kind == "ExternalTool":
+        needs = ("external_url", "content_id", "content")
+    else:
+        _require_text(params, "title", check)
+        return
+    if not has & set(needs):
+        wanted = " or ".join(
+            "content.title" if key == "content" else key for key in needs
+        )
+        check.problem(needs[0], f"a {kind} item needs {wanted}")
+
+
+def _check_sequence(params: dict[str, Any], check: ParamCheck) -> None:
+    kind = params.get("asset_type")
+    if kind is None:
+        check.problem("asset_type", "missing (one of " + ", ".join(ASSET_TYPES) + ")")
+    elif not isinstance(kind, str) or kind.lower() not in {
+        name.lower() for name in ASSET_TYPES
+    }:
+        check.problem(
+            "asset_type", f"unknown asset type (one of {', '.join(ASSET_TYPES)})"
+        )
+    if "asset_id" not in params:
+        check.problem("asset_id", "missing")

@@ -1,0 +1,166 @@
+"""Stream a job file, one line at a time, into checked operations.
+
+A job is JSON Lines, or CSV when its name ends in ``.csv`` (see
+:mod:`bulkmod.job.csvjob`). It is read as bytes, line by line, and never held
+whole, so a job of a million lines costs what one line costs. Blank lines are
+skipped but counted: a line number is always the physical line. Each line is
+checked on its own here; what needs the whole job (references, duplicate
+ids) is checked by :func:`bulkmod.job.validate.check_job`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from bulkmod.job.csvjob import read_rows
+from bulkmod.job.linecheck import LineCheck, check_line
+from bulkmod.job.model import Operation
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a job, at a line and (usually) a field."""
+
+    path: str
+    line: int
+    #: A dotted field path (``params.type``); for a CSV job, the column.
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        """Name it as ``file:line: field: message`` (CSV: row and column)."""
+        if is_csv(self.path):
+            where = f"{self.path}:row {self.line}"
+            if self.field is not None:
+                where += f": column '{self.field}'"
+        else:
+            where = f"{self.path}:{self.line}"
+            if self.field is not None:
+                where += f": {self.field}"
+        return f"{where}: {self.message}"
+
+
+def is_csv(path: str | Path) -> bool:
+    """Tell whether a job file is read as CSV (by its extension)."""
+    return str(path).lower().endswith(".csv")
+
+
+class JobReader:
+    """One pass over a job file: every line checked, its bytes hashed.
+
+    Iterate it once; afterwards :attr:`lines` is the number of physical lines
+    and :meth:`sha256` the hash of the file's bytes. Opening the file may
+    raise :class:`OSError`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        """Prepare to read the job at ``path``."""
+        self.path = path
+        self.lines = 0
+        self._digest = hashlib.sha256()
+
+    def sha256(self) -> str:
+        """Return the hex SHA-256 of the bytes read so far (all, after a pass)."""
+        return self._digest.hexdigest()
+
+    def __iter__(self) -> Iterator[LineCheck]:
+        """Yield a :class:`LineCheck` for every line that is not blank."""
+        with self.path.open("rb") as handle:
+            if is_csv(self.path):
+                yield from self._csv(handle)
+            else:
+                yield from self._jsonl(handle)
+            # A CSV job whose header is unusable stops early; the hash and the
+            # line count still cover the whole file.
+            for _ in self._raw_lines(handle):
+                pass
+
+    def problems(self, checked: LineCheck) -> list[Problem]:
+        """Return the problems of one checked line, named for this file."""
+        name = str(self.path)
+        return [
+            Problem(name, checked.line, where, text) for where, text in checked.problems
+        ]
+
+    def _raw_lines(self, handle: BinaryIO) -> Iterator[bytes]:
+        for raw in handle:
+            self.lines += 1
+            self._digest.update(raw)
+            if self.lines == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            yield raw
+
+    def _jsonl(self, handle: BinaryIO) -> Iterator[LineCheck]:
+        for raw in self._raw_lines(handle):
+            if raw.strip():
+                yield _check_jsonl_line(raw, self.lines)
+
+    def _csv(self, handle: BinaryIO) -> Iterator[LineCheck]:
+        # Lines that are not UTF-8 are passed on decoded with replacement
+        # characters, so the CSV reader keeps its place, and remembered here
+        # so the row that holds them is reported instead of checked.
+        undecodable: dict[int, str] = {}
+
+        def text_lines() -> Iterator[str]:
+            for raw in self._raw_lines(handle):
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    undecodable[self.lines] = _not_utf8(raw, error)
+                    yield raw.decode("utf-8", errors="replace")
+
+        for row in read_rows(text_lines()):
+            done = [n for n in undecodable if n <= row.end_line]
+            bad = [undecodable.pop(n) for n in done if n >= row.line]
+            result = LineCheck(row.line)
+            if bad:
+                result.problems.append((None, bad[0]))
+            elif row.data is None or row.problems:
+                result.problems.extend(row.problems)
+            else:
+                result = check_line(row.data, row.line)
+                result.problems = [
+                    (row.column_for(where), text) for where, text in result.problems
+                ]
+            yield result
+
+
+def _check_jsonl_line(raw: bytes, line: int) -> LineCheck:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return LineCheck(line, problems=[(None, _not_utf8(raw, error))])
+    try:
+        obj = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        return LineCheck(
+            line, problems=[(None, f"not JSON: {error.msg} at column {error.colno}")]
+        )
+    return check_line(obj, line)
+
+
+def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
+    return f"not UTF-8 (byte 0x{raw[error.start]:02x} at byte {error.start + 1})"
+
+
+def read_operations(path: Path) -> Iterator[Operation | Problem]:
+    """Stream a job file, yielding each line's Operation or its Problems.
+
+    Each line is checked on its own; references between lines and duplicate
+    ids are checked by :func:`bulkmod.job.validate.check_job`, which a run
+    calls first.
+    """
+    reader = JobReader(path)
+    for checked in reader:
+        if checked.operation is not None:
+            yield checked.operation
+        else:
+            yield from reader.problems(checked)

@@ -1,0 +1,272 @@
+"""Check a whole job in one streaming pass: the core of ``bulkmod validate``.
+
+On top of the checks each line gets on its own, a job is checked for what
+joins its lines: ids are unique, and every reference (``"@x"``,
+``{"ref": "x"}``, ``after``) names an earlier line that is itself valid and
+acts on the right kind of object in the same course.
+
+Memory stays small for a job of a million lines because only a compact
+record is kept per line (one byte for what its operation acts on, one index
+for its course) and a dict only of the ids written out in the job.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from bulkmod.job.linecheck import Kind, LineCheck, RefUse, is_default_id
+from bulkmod.job.reader import JobReader, Problem
+
+#: How many problems a summary keeps; ``problem_count`` counts them all.
+MAX_PROBLEMS = 1000
+
+#: Set in a line's kind byte when the line has an id of its own, so that its
+#: default ``L<n>`` does not name it.
+_NAMED = 0x80
+_KIND = 0x7F
+
+_FORMS = ("hex:sis_course_id:", "sis_course_id:", "sis_integration_id:")
+_FORMS += ("lti_context_id:", "uuid:")
+
+
+@dataclass
+class JobSummary:
+    """What a job holds, and everything wrong with it."""
+
+    path: str
+    #: Of the file's bytes, as a run records it in its results header.
+    sha256: str
+    #: Lines that are valid operations.
+    operations: int
+    #: Physical lines, blank ones and a CSV header included.
+    lines: int
+    #: Distinct courses, as written (``5`` and ``"5"`` are one course).
+    courses: int
+    by_op: dict[str, int]
+    deletes: int
+    fan_outs: int
+    as_user: int
+    #: Ids that a later line refers to; a run keeps results only for these.
+    referenced: set[str]
+    #: The first :data:`MAX_PROBLEMS` problems.
+    problems: list[Problem]
+    problem_count: int
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the job has no problem at all."""
+        return self.problem_count == 0
+
+
+def check_job(path: Path) -> JobSummary:
+    """Read and check a whole job in one pass; raise OSError if unreadable."""
+    reader = JobReader(path)
+    check = _JobCheck(str(path))
+    for checked in reader:
+        check.add(checked, reader.problems(checked))
+    summary = check.summary
+    summary.sha256 = reader.sha256()
+    summary.lines = reader.lines
+    summary.courses = len(check.used_courses)
+    return summary
+
+
+def run_validate(path: Path, out: TextIO, err: TextIO) -> int:
+    """Check a job, print each problem to ``out`` and a summary to ``err``.
+
+    Return the exit status of ``bulkmod validate``: 0 for a valid job, 2 for
+    a job with problems or a file that cannot be read.
+    """
+    try:
+        summary = check_job(path)
+    except OSError as error:
+        err.write(f"bulkmod: cannot read {path}: {error.strerror or error}\n")
+        return 2
+
+    for problem in summary.problems:
+        out.write(f"{problem}\n")
+    hidden = summary.problem_count - len(summary.problems)
+    if hidden:
+        out.write(f"{path}: {hidden} more problems not shown\n")
+    err.write(describe(summary) + "\n")
+    return 0 if summary.ok else 2
+
+
+def describe(summary: JobSummary) -> str:
+    """Say in one line what a job holds and whether it is valid."""
+    ops = ", ".join(f"{op} {count}" for op, count in sorted(summary.by_op.items()))
+    text = (
+        f"{summary.path}: {summary.operations} operations on {summary.courses} "
+        f"courses ({ops or 'none'}); {summary.deletes} deletes, "
+        f"{summary.fan_outs} fan-outs, {summary.as_user} as another user"
+    )
+    if summary.problem_count:
+        return f"{text}; {summary.problem_count} problems, nothing may be sent"
+    return f"{text}; valid"
+
+
+def _form(course: str) -> str:
+    """Name how a course is written: digits or one of the id forms."""
+    for form in _FORMS:
+        if course.startswith(form):
+            return form
+    return ""
+
+
+class _JobCheck:
+    """The whole-job checks, fed one checked line at a time."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        # Indexed by line number: what the line's operation acts on.
+        self.kinds = bytearray(1)
+        # Indexed by line number: the index of its course in course_names,
+        # 0 standing for a course not known.
+        self.course_of = array("I", [0])
+        self.course_names: list[str] = [""]
+        self.course_index: dict[str, int] = {}
+        self.used_courses: set[int] = set()
+        # Only ids written out in the job; default ids live in `kinds`.
+        self.named: dict[str, int] = {}
+        # Unknown ids referred to, with where their problems are kept, so the
+        # message can say so if the id turns up later in the job.
+        self.forward: dict[str, list[int]] = {}
+        self.summary = JobSummary(path, "", 0, 0, 0, {}, 0, 0, 0, set(), [], 0)
+
+    def add(self, checked: LineCheck, problems: list[Problem]) -> None:
+        """Take in one checked line with its own problems."""
+        line = checked.line
+        grow = line + 1 - len(self.kinds)
+        self.kinds.extend(bytes(grow))
+        self.course_of.extend([0] * grow)
+        if checked.course is not None:
+            self.course_of[line] = self._index(checked.course)
+
+        for problem in problems:
+            self._report(problem)
+        valid = not problems
+        if checked.declared_id is not None and checked.declared_id != f"L{line}":
+            valid = self._declare(checked.declared_id, line) and valid
+        for use in checked.refs:
+            valid = self._resolve(use, line) and valid
+
+        kind = checked.kind if valid else Kind.INVALID
+        named = _NAMED if checked.declared_id not in (None, f"L{line}") else 0
+        self.kinds[line] = kind | named
+        if valid and checked.operation is not None:
+            self._count(checked, kind)
+
+    def _index(self, course: str) -> int:
+        index = self.course_index.get(course)
+        if index is None:
+            index = len(self.course_names)
+            self.course_names.append(course)
+            self.course_index[course] = index
+        return index
+
+    def _count(self, checked: LineCheck, kind: Kind) -> None:
+        operation = checked.operation
+        assert operation is not None
+        summary = self.summary
+        summary.operations += 1
+        summary.by_op[operation.op] = summary.by_op.get(operation.op, 0) + 1
+        self.used_courses.add(self.course_of[checked.line])
+        if operation.op.endswith(".delete"):
+            summary.deletes += 1
+        if kind == Kind.FAN_OUT:
+            summary.fan_outs += 1
+        if operation.as_user is not None:
+            summary.as_user += 1
+
+    def _report(self, problem: Problem) -> int | None:
+        """Keep a problem if there is room; return where it was kept."""
+        self.summary.problem_count += 1
+        if len(self.summary.problems) >= MAX_PROBLEMS:
+            return None
+        self.summary.problems.append(problem)
+        return len(self.summary.problems) - 1
+
+    def _declare(self, op_id: str, line: int) -> bool:
+        first = self.named.get(op_id)
+        if first is not None:
+            self._report(
+                Problem(
+                    self.path,
+                    line,
+                    "id",
+                    f"'{op_id}' is already the id of line {first}",
+                )
+            )
+            return False
+        self.named[op_id] = line
+        for index in self.forward.pop(op_id, []):
+            old = self.summary.problems[index]
+            message = (
+                f"'{op_id}' is the id of line {line}, later in the job; "
+                "a reference must point to an earlier line"
+            )
+            self.summary.problems[index] = Problem(
+                old.path, old.line, old.field, message
+            )
+        return True
+
+    def _resolve(self, use: RefUse, line: int) -> bool:
+        """Check one reference of ``line``; report and return False if wrong."""
+        target = use.target
+        message = None
+        if is_default_id(target):
+            where = int(target[1:])
+            if where >= line:
+                message = f"line {where} is not an earlier line"
+            elif self.kinds[where] == Kind.NONE:
+                message = f"line {where} is blank"
+            elif self.kinds[where] & _NAMED:
+                message = f"line {where} has an id of its own; refer to it by that id"
+        else:
+            found = self.named.get(target)
+            if found is None:
+                kept = self._report(
+                    Problem(
+                        self.path,
+                        line,
+                        use.field,
+                        f"no earlier line has the id '{target}'",
+                    )
+                )
+                if kept is not None:
+                    self.forward.setdefault(target, []).append(kept)
+                return False
+            where = found
+        if message is None:
+            message = self._mismatch(use, where, line)
+        if message is not None:
+            self._report(Problem(self.path, line, use.field, message))
+            return False
+        self.summary.referenced.add(target)
+        return True
+
+    def _mismatch(self, use: RefUse, where: int, line: int) -> str | None:
+        """Say why line ``where`` cannot be what ``use`` needs, or None."""
+        kind = self.kinds[where] & _KIND
+        name = f"'{use.target}' (line {where})"
+        if kind == Kind.INVALID:
+            return f"{name} has problems of its own"
+        if use.after:
+            return None
+        if kind == Kind.FAN_OUT:
+            return f"{name} acts on many objects ('*'); only after may name it"
+        if kind == Kind.OTHER:
+            return f"{name} gives a list, not one object; only after may name it"
+        if use.want == Kind.MODULE and kind != Kind.MODULE:
+            return f"{name} acts on an item; a module is needed here"
+        if use.want == Kind.ITEM and kind != Kind.ITEM:
+            return f"{name} acts on a module; an item is needed here"
+        if use.want is not None and self.course_of[line]:
+            theirs = self.course_names[self.course_of[where]]
+            ours = self.course_names[self.course_of[line]]
+            if theirs != ours and _form(theirs) == _form(ours):
+                return f"{name} is in course {theirs}, this line in course {ours}"
+        return None

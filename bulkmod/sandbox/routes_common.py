@@ -1,0 +1,168 @@
+"""What every sandbox handler shares: its context, the caller, JSON answers.
+
+The middleware in :mod:`bulkmod.sandbox.app` authenticates each request and
+reads its parameters once; handlers find the acting user, the parameters and
+the sandbox's records here, and answer through :func:`json_response` and
+:func:`paginated`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import orjson
+from aiohttp import web
+
+from bulkmod.sandbox.auth import TokenRevocations, token_hash
+from bulkmod.sandbox.faults import Faults
+from bulkmod.sandbox.model_errors import CanvasFailure
+from bulkmod.sandbox.model_objects import Course, User
+from bulkmod.sandbox.pagination import paginate
+from bulkmod.sandbox.state import State
+from bulkmod.sandbox.throttle import Throttle
+
+T = TypeVar("T")
+
+_JSON = "application/json"
+
+
+@dataclass
+class SandboxStats:
+    """Counts of what the sandbox received and did, for tests and benchmarks.
+
+    Tokens appear only as the hashes :func:`token_hash` makes; use
+    :meth:`for_token` to look one up.
+    """
+
+    #: Every request that reached the server, throttled ones included.
+    requests: int = 0
+    #: Requests by HTTP method.
+    by_method: Counter[str] = field(default_factory=Counter)
+    #: Requests by method and route, e.g. ``"POST /courses/{course_id}/modules"``.
+    by_route: Counter[str] = field(default_factory=Counter)
+    #: Requests by token hash; requests without a token are not counted here.
+    by_token: Counter[str] = field(default_factory=Counter)
+    #: Requests refused by the throttle.
+    throttled: int = 0
+    #: Requests answered 500 by an injected failure (nothing was changed).
+    failed: int = 0
+    #: Requests carried out whose connection was then dropped.
+    dropped: int = 0
+    #: Requests that raised an unexpected error (answered 500).
+    errors: int = 0
+
+    def for_token(self, token: str) -> int:
+        """Return how many requests carried ``token``."""
+        return self.by_token[token_hash(token)]
+
+    def reset(self) -> None:
+        """Forget everything counted so far."""
+        self.requests = self.throttled = self.failed = 0
+        self.dropped = self.errors = 0
+        self.by_method.clear()
+        self.by_route.clear()
+        self.by_token.clear()
+
+
+@dataclass
+class SandboxContext:
+    """The records and knobs one running sandbox's handlers share."""
+
+    state: State
+    stats: SandboxStats
+    revocations: TokenRevocations
+    faults: Faults
+    #: None when throttling is off; answers still carry the headers.
+    throttle: Throttle | None
+    hwm: float
+    request_cost: float | None
+    throttle_status: int
+    auth_error_status: int
+    latency: float
+    #: Counts the ``error_report_id`` of 500 answers.
+    error_reports: int = 0
+
+
+#: Where the application keeps its :class:`SandboxContext`.
+CONTEXT = web.AppKey("bulkmod_sandbox_context", SandboxContext)
+
+
+def context(request: web.Request) -> SandboxContext:
+    """Return the sandbox context of a request."""
+    return request.app[CONTEXT]
+
+
+def state_of(request: web.Request) -> State:
+    """Return the records of the sandbox answering a request."""
+    return request.app[CONTEXT].state
+
+
+def viewer(request: web.Request) -> User:
+    """Return the user the request acts as (``as_user_id`` applied)."""
+    user: User = request["viewer"]
+    return user
+
+
+def params(request: web.Request) -> dict[str, Any]:
+    """Return the request's parameters: query and body merged."""
+    found: dict[str, Any] = request["params"]
+    return found
+
+
+def course_of(request: web.Request) -> Course:
+    """Return the course the path names; 404 when there is none."""
+    return state_of(request).find_course(request.match_info["course_id"])
+
+
+def includes(values: dict[str, Any]) -> set[str]:
+    """Return the ``include[]`` values of the parameters."""
+    found = values.get("include")
+    if found is None:
+        return set()
+    if isinstance(found, list):
+        return {str(value) for value in found}
+    return {str(found)}
+
+
+def optional_text(value: object) -> str | None:
+    """Return a parameter as a string, or None when absent."""
+    return None if value is None else str(value)
+
+
+def wrapped(values: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """Return the object under ``key`` (``module[...]``), or None if absent."""
+    found = values.get(key)
+    return found if isinstance(found, dict) else None
+
+
+def require_reader(course: Course, user: User) -> None:
+    """Refuse users who are neither admins nor enrolled in the course."""
+    if not user.admin and user.id not in course.roles:
+        raise CanvasFailure.unauthorized()
+
+
+def json_response(
+    body: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """Answer JSON as Canvas does."""
+    return web.Response(
+        body=orjson.dumps(body),
+        status=status,
+        headers=headers,
+        content_type=_JSON,
+        charset="utf-8",
+    )
+
+
+def paginated(
+    request: web.Request,
+    records: Sequence[T],
+    render: Callable[[T], Any],
+) -> web.Response:
+    """Answer one page of ``records`` with Canvas's ``Link`` header."""
+    page, link = paginate(request.url, records)
+    headers = {"Link": link} if link else None
+    return json_response([render(record) for record in page], headers=headers)
