@@ -270,7 +270,7 @@ def _run(args: argparse.Namespace) -> int:
             base_url=base_url,
             token_file=args.token_file,
             allow_insecure_http=args.allow_insecure_http,
-            sandbox_courses=args.sandbox_courses or max(50, summary.max_course_id),
+            sandbox_courses=args.sandbox_courses or max(50, getattr(summary, "max_course_id", 0)),
             sandbox_seed_export=args.sandbox_seed_export,
         ) as target:
             return await run_job(summary, target, settings)

@@ -63,7 +63,9 @@ EXPORT_TYPE_FOR_API = {
 
 #: API item types that link to content with a publish state of its own;
 #: publishing or unpublishing the item does the same to that content.
-PUBLISH_CASCADES_TO_CONTENT = frozenset({"Assignment", "Quiz", "Discussion", "Page", "File"})
+PUBLISH_CASCADES_TO_CONTENT = frozenset(
+    {"Assignment", "Quiz", "Discussion", "Page", "File"}
+)
 
 #: API item types that point at no content record.
 CONTENTLESS_TYPES = frozenset({"SubHeader", "ExternalUrl"})

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
+import yarl
 
-from bulkmod.client.urls import api_path, is_loopback_host, normalize_base_url
+from bulkmod.client.urls import (
+    api_path,
+    api_url,
+    is_loopback_host,
+    next_link,
+    next_page,
+    normalize_base_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -124,3 +132,36 @@ def test_template_and_parts_must_match() -> None:
         api_path("/courses/{course}", course=True)
     with pytest.raises(ValueError):
         api_path("courses/{course}", course=1)
+
+
+def test_next_link_parsing() -> None:
+    """rel may be quoted, unquoted or one of several; other rels are ignored."""
+    assert next_link('<https://h/a?page=2>; rel="next"') == "https://h/a?page=2"
+    assert next_link("<https://h/b>; rel=next") == "https://h/b"
+    assert next_link('<https://h/c>; rel="last next"') == "https://h/c"
+    assert (
+        next_link('<https://h/x>; rel="prev",<https://h/y>; rel="NEXT"')
+        == "https://h/y"
+    )
+    assert next_link('<https://h/x>; rel="last"') is None
+    assert next_link("") is None
+
+
+def test_api_url_joins_origin_prefix_and_query() -> None:
+    """The URL is origin + /api/v1 + path, with query pairs form-encoded."""
+    url = api_url("https://h.edu", "/courses/a%2Fb", [("include[]", "items")])
+    assert str(url) == "https://h.edu/api/v1/courses/a%2Fb?include%5B%5D=items"
+    assert url.raw_path == "/api/v1/courses/a%2Fb"
+
+
+def test_next_page_taken_as_given_and_checked() -> None:
+    """The next URL is kept byte for byte on the same origin, refused elsewhere."""
+    current = yarl.URL("https://h.edu/api/v1/courses/1/modules?per_page=100")
+    given = "https://h.edu/api/v1/courses/1/modules?include%5B%5D=items&page=2"
+    got = next_page(current, f'<{given}>; rel="next"', as_user=None)
+    assert got is not None and str(got) == given
+    assert next_page(current, "", as_user=None) is None
+    with pytest.raises(ValueError, match="another origin"):
+        next_page(current, '<https://evil.example/api/v1/x>; rel="next"', as_user=None)
+    with pytest.raises(ValueError, match="outside the API"):
+        next_page(current, '<https://h.edu/login>; rel="next"', as_user=None)

@@ -38,9 +38,7 @@ class TestBurst:
 
     @pytest.fixture
     def sandbox_config(self) -> SandboxConfig:
-        return SandboxConfig(
-            courses=1, clock=Clock(), latency_ms=300, request_cost=2.0
-        )
+        return SandboxConfig(courses=1, clock=Clock(), latency_ms=300, request_cost=2.0)
 
     async def test_eleven_of_twenty_pass(
         self, sandbox: Sandbox, http: aiohttp.ClientSession

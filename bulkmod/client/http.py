@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from bulkmod.client.errors import (
 )
 from bulkmod.client.pacing import Pacer
 from bulkmod.client.params import encode
-from bulkmod.client.urls import API_PREFIX, normalize_base_url
+from bulkmod.client.urls import api_url, next_page, normalize_base_url
 
 _log = structlog.get_logger("bulkmod.client")
 
@@ -59,9 +58,6 @@ _RETRY_AFTER_CAP = 300.0
 #: Throttled answers tolerated for one request before giving up. Generous,
 #: since a throttled request did not run and the pacer slows every request.
 DEFAULT_MAX_THROTTLED = 50
-
-_LINK = re.compile(r"<([^>]*)>\s*((?:;[^,;]*)*)")
-_REL = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|([^\s";,]+))""", re.I)
 
 
 @dataclass
@@ -104,15 +100,14 @@ class CanvasClient:
         rng: random.Random | None = None,
         max_throttled: int = DEFAULT_MAX_THROTTLED,
     ) -> None:
-        if not token or token != token.strip() or "\n" in token:
-            raise ValueError("the access token is empty or has spaces around it")
+        if not token or any(c.isspace() for c in token):
+            raise ValueError("the access token is empty or has white space in it")
         if timeout <= 0 or max_retries < 0 or max_throttled < 0:
             raise ValueError("timeout must be positive and retry limits not negative")
 
         self._base_url = normalize_base_url(
             base_url, allow_insecure_http=allow_insecure_http
         )
-        self._origin = yarl.URL(self._base_url).origin()
         self._token = token
         self._timeout = timeout
         self._max_retries = max_retries
@@ -203,7 +198,12 @@ class CanvasClient:
                 )
             items.extend(answer.body)
 
-            following = self._next_page(url, answer.links, as_user)
+            try:
+                following = next_page(url, answer.links, as_user=as_user)
+            except ValueError as err:
+                raise NetworkError(
+                    f"{err}; refusing to send the token there", retryable=False
+                ) from None
             if following is None:
                 return items
             if str(following) in seen:
@@ -236,45 +236,10 @@ class CanvasClient:
     def _url(
         self, path: str, query: dict[str, Any] | None, as_user: str | None
     ) -> yarl.URL:
-        if not path.startswith("/") or any(c in path for c in "?#\\"):
-            raise ValueError(f"an API path starts with '/' and has no query: {path!r}")
-        if any(part in (".", "..") for part in path.split("/")):
-            raise ValueError(f"an API path has no '.' or '..' segment: {path!r}")
-
         pairs = encode(query) if query else []
         if as_user is not None:
             pairs.append(("as_user_id", str(as_user)))
-        text = self._base_url + API_PREFIX + path
-        if pairs:
-            text += "?" + urllib.parse.urlencode(pairs)
-        # encoded=True: the path parts are already percent-encoded one by one.
-        return yarl.URL(text, encoded=True)
-
-    def _next_page(
-        self, current: yarl.URL, links: str, as_user: str | None
-    ) -> yarl.URL | None:
-        target = next_link(links)
-        if target is None:
-            return None
-
-        following = current.join(yarl.URL(target, encoded=True))
-        if following.origin() != self._origin:
-            raise NetworkError(
-                f"Canvas sent the next page of {current.path} to another origin "
-                f"({following.origin()}); refusing to send the token there",
-                retryable=False,
-            )
-        if not following.raw_path.startswith(API_PREFIX + "/"):
-            raise NetworkError(
-                f"Canvas sent the next page of {current.path} outside the API",
-                retryable=False,
-            )
-        if as_user is not None and "as_user_id" not in following.query:
-            # Pages read as the admin instead would silently differ.
-            sep = "&" if following.raw_query_string else "?"
-            added = urllib.parse.urlencode([("as_user_id", as_user)])
-            following = yarl.URL(f"{following}{sep}{added}", encoded=True)
-        return following
+        return api_url(self._base_url, path, pairs)
 
     async def _send(
         self,
@@ -422,17 +387,6 @@ class CanvasClient:
 
 
 _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-def next_link(links: str) -> str | None:
-    """Return the URL of ``rel="next"`` in a Link header value, or None."""
-    for match in _LINK.finditer(links):
-        target, params = match.group(1), match.group(2)
-        for rel in _REL.finditer(params):
-            names = (rel.group(1) or rel.group(2) or "").lower().split()
-            if "next" in names:
-                return target.strip()
-    return None
 
 
 def _form_body(form: dict[str, Any] | None) -> bytes | None:

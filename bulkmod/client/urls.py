@@ -1,17 +1,20 @@
-"""Which Canvas we talk to, and how a request path is built safely.
+"""Which Canvas we talk to, and which URLs of it a request may go to.
 
 The base URL is an origin only; plain ``http://`` is refused unless the host is
 loopback or the user asked for it, because the token would cross the network
 in clear. Paths are built from a fixed template whose parts are each one
 percent-encoded segment, so no id, SIS id or name from a job can reach another
-path of the API.
+path of the API; a next page is followed only on the same origin, in the API.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import string
 import urllib.parse
+
+import yarl
 
 #: Canvas serves its REST API under this prefix of the origin.
 API_PREFIX = "/api/v1"
@@ -19,6 +22,9 @@ API_PREFIX = "/api/v1"
 #: Kept unencoded in a path part: Canvas's id forms use ":" (``sis_course_id:X``)
 #: and "~" (shard-qualified ids), which ``quote`` already leaves alone.
 _SAFE_IN_PART = ":"
+
+_LINK = re.compile(r"<([^>]*)>\s*((?:;[^,;]*)*)")
+_REL = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|([^\s";,]+))""", re.I)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -107,3 +113,58 @@ def _segment(field: str, value: str | int) -> str:
     if text in ("", ".", ".."):
         raise ValueError(f"path part {field!r} may not be {text!r}")
     return urllib.parse.quote(text, safe=_SAFE_IN_PART)
+
+
+def api_url(base_url: str, path: str, query: list[tuple[str, str]]) -> yarl.URL:
+    """Join an origin, ``/api/v1``, an encoded ``path`` and ``query`` pairs.
+
+    Raise ``ValueError`` for a path that does not start with "/", carries a
+    query or fragment, or has a "." or ".." segment.
+    """
+    if not path.startswith("/") or any(c in path for c in "?#\\"):
+        raise ValueError(f"an API path starts with '/' and has no query: {path!r}")
+    if any(part in (".", "..") for part in path.split("/")):
+        raise ValueError(f"an API path has no '.' or '..' segment: {path!r}")
+
+    text = base_url + API_PREFIX + path
+    if query:
+        text += "?" + urllib.parse.urlencode(query)
+    # encoded=True: the path parts are already percent-encoded one by one.
+    return yarl.URL(text, encoded=True)
+
+
+def next_link(links: str) -> str | None:
+    """Return the URL of ``rel="next"`` in a Link header value, or None."""
+    for match in _LINK.finditer(links):
+        target, params = match.group(1), match.group(2)
+        for rel in _REL.finditer(params):
+            names = (rel.group(1) or rel.group(2) or "").lower().split()
+            if "next" in names:
+                return target.strip()
+    return None
+
+
+def next_page(current: yarl.URL, links: str, *, as_user: str | None) -> yarl.URL | None:
+    """Return the next page after ``current`` named in ``links``, or None.
+
+    The URL is taken as given, resolved against ``current``. Raise
+    ``ValueError`` when it leaves the origin of ``current`` or the API.
+    """
+    target = next_link(links)
+    if target is None:
+        return None
+
+    following = current.join(yarl.URL(target, encoded=True))
+    if following.origin() != current.origin():
+        raise ValueError(
+            f"Canvas sent the next page of {current.path} to another origin "
+            f"({following.origin()})"
+        )
+    if not following.raw_path.startswith(API_PREFIX + "/"):
+        raise ValueError(f"Canvas sent the next page of {current.path} outside the API")
+    if as_user is not None and "as_user_id" not in following.query:
+        # Pages read as the admin instead of the student would silently differ.
+        sep = "&" if following.raw_query_string else "?"
+        added = urllib.parse.urlencode([("as_user_id", as_user)])
+        following = yarl.URL(f"{following}{sep}{added}", encoded=True)
+    return following

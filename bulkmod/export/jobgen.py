@@ -11,8 +11,10 @@ For each course, in list order, the job holds:
    items (so unpublished items stay unpublished).
 
 Modules are built unpublished and published last, so students never see a
-half-built module. Positions are renumbered 1, 2, ... in export order: gaps
-left in the source course by deleted modules or items are not carried over.
+half-built module. No line sets a position: each module and item is added
+after the last one, so the structure is built in export order (after what a
+course already has). Gaps left in the source course by deleted modules or
+items are not carried over, and Canvas does no costly re-ordering.
 
 Dates in an export are UTC. Shifting moves them by whole days in UTC, so a
 shift across a daylight-saving change moves the local time by an hour.
@@ -104,7 +106,7 @@ def _course_lines(
 
     created: set[str] = set()
     for n, module in enumerate(export.modules, start=1):
-        params = _module_params(module, n, unlock_dates[n - 1], module_ids, created)
+        params = _module_params(module, unlock_dates[n - 1], module_ids, created)
         created.add(module.identifier)
         yield {
             "id": f"{prefix}-m{n}",
@@ -120,7 +122,7 @@ def _course_lines(
                 "op": "item.create",
                 "course": course,
                 "module": f"@{prefix}-m{n}",
-                "params": _item_params(item, k),
+                "params": _item_params(item),
             }
 
     for n, module in enumerate(export.modules, start=1):
@@ -136,14 +138,12 @@ def _course_lines(
 
 def _module_params(
     module: ExportModule,
-    position: int,
     unlock_at: str | None,
     module_ids: dict[str, str],
     created: set[str],
 ) -> dict[str, Any]:
     params: dict[str, Any] = {
         "name": module.title,
-        "position": position,
         "require_sequential_progress": module.require_sequential_progress,
     }
     if unlock_at is not None:
@@ -159,11 +159,10 @@ def _module_params(
     return params
 
 
-def _item_params(item: ExportItem, position: int) -> dict[str, Any]:
+def _item_params(item: ExportItem) -> dict[str, Any]:
     params: dict[str, Any] = {
         "type": item.type,
         "title": item.title,
-        "position": position,
         "indent": item.indent,
     }
 

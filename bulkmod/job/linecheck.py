@@ -21,9 +21,8 @@ from bulkmod.job.params import ParamCheck, check_params
 #: The fields a line may carry; anything else is most likely a typo.
 TOP_FIELDS = ("op", "course", "module", "item", "params", "id", "after", "as_user")
 
-#: Canvas's id forms for a course, as ``api_find`` reads them. ``hex:`` comes
-#: first because it is also a prefix of nothing else and must win.
-_COURSE_FORMS = (
+#: Canvas's id forms for a course, as ``api_find`` reads them.
+COURSE_FORMS = (
     "hex:sis_course_id:",
     "sis_course_id:",
     "sis_integration_id:",
@@ -252,14 +251,14 @@ def parse_course(value: Any) -> tuple[str | None, str | None]:
         if not _ID_DIGITS.fullmatch(value) or int(value) == 0:
             return None, "must be a positive id of at most 19 digits"
         return str(int(value)), None
-    for form in _COURSE_FORMS:
+    for form in COURSE_FORMS:
         if value.startswith(form):
             problem = _check_id_form(form, value[len(form) :])
             return (None, problem) if problem else (value, None)
     hint = ""
     if value.strip() and not _CONTROL.search(value):
         hint = f" (for an SIS id write 'sis_course_id:{value}')"
-    forms = ", ".join(f"'{form}'" for form in _COURSE_FORMS)
+    forms = ", ".join(f"'{form}'" for form in COURSE_FORMS)
     return None, f"'{value}' is neither an id nor one of {forms}{hint}"
 
 
@@ -316,11 +315,8 @@ def _check_selectors(
             result.problems.append((name, _no_fan_out(name, op)))
         selectors.append(selector)
 
+    # No operation allows "*" for both, so a line fans out at most once.
     module, item = selectors
-    if isinstance(module, Every) and isinstance(item, Every):
-        result.problems.append(
-            ("item", "'*' for both module and item; fan out over one of them")
-        )
     return module, item
 
 

@@ -109,10 +109,10 @@ def _mark_refs(value: Any, where: str, module_ref: bool, check: ParamCheck) -> A
         marked = []
         for index, item in enumerate(value):
             inner_where = f"{where}[{index}]"
-            if key in _ID_KEYS | _MODULE_ID_KEYS and isinstance(item, str):
-                if item.startswith("@"):
-                    marked.append(_make_ref(item[1:], inner_where, module_ref, check))
-                    continue
+            is_id = key in _ID_KEYS | _MODULE_ID_KEYS
+            if is_id and isinstance(item, str) and item.startswith("@"):
+                marked.append(_make_ref(item[1:], inner_where, module_ref, check))
+                continue
             marked.append(_mark_refs(item, inner_where, module_ref, check))
         return marked
     return value
@@ -163,9 +163,9 @@ def _is_int(value: Any) -> bool:
 def _id_of(value: Any) -> int | None:
     if _is_int(value) and 0 < value < 10**19:
         return int(value)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        if len(value) <= 19 and int(value) > 0:
-            return int(value)
+    digits = isinstance(value, str) and value.isascii() and value.isdigit()
+    if digits and len(value) <= 19 and int(value) > 0:
+        return int(value)
     return None
 
 
@@ -261,7 +261,9 @@ def _check_item_create(params: dict[str, Any], check: ParamCheck) -> None:
         )
         return
 
-    has = {key for key in ("content_id", "page_url", "external_url") if key in params}
+    has: set[str] = {
+        key for key in ("content_id", "page_url", "external_url") if key in params
+    }
     if "content" in params:
         has.add("content")
     if "content" in has and has & {"content_id", "page_url"}:
@@ -283,7 +285,8 @@ def _check_item_create(params: dict[str, Any], check: ParamCheck) -> None:
         wanted = " or ".join(
             "content.title" if key == "content" else key for key in needs
         )
-        check.problem(needs[0], f"a {kind} item needs {wanted}")
+        article = "an" if kind[0] in "AEIOU" else "a"
+        check.problem(needs[0], f"{article} {kind} item needs {wanted}")
 
 
 def _check_sequence(params: dict[str, Any], check: ParamCheck) -> None:

@@ -148,7 +148,7 @@ def _check_jsonl_line(raw: bytes, line: int) -> LineCheck:
 
 
 def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
-    return f"not UTF-8 (byte 0x{raw[error.start]:02x} at byte {error.start + 1})"
+    return f"not UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})"
 
 
 def read_operations(path: Path) -> Iterator[Operation | Problem]:

@@ -12,12 +12,13 @@ for its course) and a dict only of the ids written out in the job.
 
 from __future__ import annotations
 
+import zlib
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from bulkmod.job.linecheck import Kind, LineCheck, RefUse, is_default_id
+from bulkmod.job.linecheck import COURSE_FORMS, Kind, LineCheck, RefUse, is_default_id
 from bulkmod.job.reader import JobReader, Problem
 
 #: How many problems a summary keeps; ``problem_count`` counts them all.
@@ -27,9 +28,6 @@ MAX_PROBLEMS = 1000
 #: default ``L<n>`` does not name it.
 _NAMED = 0x80
 _KIND = 0x7F
-
-_FORMS = ("hex:sis_course_id:", "sis_course_id:", "sis_integration_id:")
-_FORMS += ("lti_context_id:", "uuid:")
 
 
 @dataclass
@@ -99,18 +97,24 @@ def describe(summary: JobSummary) -> str:
     """Say in one line what a job holds and whether it is valid."""
     ops = ", ".join(f"{op} {count}" for op, count in sorted(summary.by_op.items()))
     text = (
-        f"{summary.path}: {summary.operations} operations on {summary.courses} "
-        f"courses ({ops or 'none'}); {summary.deletes} deletes, "
-        f"{summary.fan_outs} fan-outs, {summary.as_user} as another user"
+        f"{summary.path}: {_count(summary.operations, 'operation')} on "
+        f"{_count(summary.courses, 'course')} ({ops or 'none'}); "
+        f"{_count(summary.deletes, 'delete')}, {_count(summary.fan_outs, 'fan-out')}, "
+        f"{summary.as_user} as another user"
     )
     if summary.problem_count:
-        return f"{text}; {summary.problem_count} problems, nothing may be sent"
+        problems = _count(summary.problem_count, "problem")
+        return f"{text}; {problems}, nothing may be sent"
     return f"{text}; valid"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _form(course: str) -> str:
     """Name how a course is written: digits or one of the id forms."""
-    for form in _FORMS:
+    for form in COURSE_FORMS:
         if course.startswith(form):
             return form
     return ""
@@ -130,7 +134,7 @@ class _JobCheck:
         self.course_index: dict[str, int] = {}
         self.used_courses: set[int] = set()
         # Only ids written out in the job; default ids live in `kinds`.
-        self.named: dict[str, int] = {}
+        self.named = _IdTable()
         # Unknown ids referred to, with where their problems are kept, so the
         # message can say so if the id turns up later in the job.
         self.forward: dict[str, list[int]] = {}
@@ -201,7 +205,7 @@ class _JobCheck:
                 )
             )
             return False
-        self.named[op_id] = line
+        self.named.add(op_id, line)
         for index in self.forward.pop(op_id, []):
             old = self.summary.problems[index]
             message = (
@@ -270,3 +274,67 @@ class _JobCheck:
             if theirs != ours and _form(theirs) == _form(ours):
                 return f"{name} is in course {theirs}, this line in course {ours}"
         return None
+
+
+class _IdTable:
+    """Ids -> lines in about 32 bytes an id, where a dict would take 120.
+
+    An open-addressing table of two independent hashes of each id (96 bits
+    together) instead of the ids themselves: for a job of a million named
+    ids the chance that two different ids look the same is below 1e-16, and
+    what such a collision would cost is one wrong message.
+    """
+
+    def __init__(self) -> None:
+        self._size = 1024
+        self._hashes = array("q", bytes(8 * self._size))
+        self._checks = array("I", bytes(4 * self._size))
+        self._lines = array("I", bytes(4 * self._size))
+        self._count = 0
+
+    def get(self, op_id: str) -> int | None:
+        """Return the line of ``op_id``, or None."""
+        first, second = _hashes(op_id)
+        slot = self._find(first, second)
+        return self._lines[slot] if self._hashes[slot] else None
+
+    def add(self, op_id: str, line: int) -> None:
+        """Record that ``op_id`` is the id of ``line`` (first one wins)."""
+        first, second = _hashes(op_id)
+        slot = self._find(first, second)
+        if self._hashes[slot]:
+            return
+        self._hashes[slot], self._checks[slot], self._lines[slot] = first, second, line
+        self._count += 1
+        if self._count * 3 > self._size * 2:
+            self._grow()
+
+    def _find(self, first: int, second: int) -> int:
+        mask = self._size - 1
+        slot = first & mask
+        while self._hashes[slot]:
+            if self._hashes[slot] == first and self._checks[slot] == second:
+                return slot
+            slot = (slot + 1) & mask
+        return slot
+
+    def _grow(self) -> None:
+        old = zip(self._hashes, self._checks, self._lines, strict=True)
+        self._size *= 2
+        self._hashes = array("q", bytes(8 * self._size))
+        self._checks = array("I", bytes(4 * self._size))
+        self._lines = array("I", bytes(4 * self._size))
+        mask = self._size - 1
+        for first, second, line in old:
+            if first:
+                slot = first & mask
+                while self._hashes[slot]:
+                    slot = (slot + 1) & mask
+                self._hashes[slot], self._checks[slot] = first, second
+                self._lines[slot] = line
+
+
+def _hashes(op_id: str) -> tuple[int, int]:
+    # Zero marks an empty slot, so no real hash may be zero.
+    first = hash(op_id) or 1
+    return first, zlib.crc32(op_id.encode("utf-8", "surrogatepass"))

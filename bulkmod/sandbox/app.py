@@ -39,9 +39,12 @@ from bulkmod.sandbox.model_errors import CanvasFailure
 from bulkmod.sandbox.pagination import InvalidPage
 from bulkmod.sandbox.params import InvalidParams, read_params
 from bulkmod.sandbox.routes_common import (
+    CALLER,
     CONTEXT,
+    Caller,
     SandboxContext,
     SandboxStats,
+    caller_params,
     json_response,
 )
 from bulkmod.sandbox.throttle import request_cost
@@ -108,7 +111,7 @@ async def _canvas_middleware(
         if ctx.latency:
             await asyncio.sleep(ctx.latency)
         cost = request_cost(
-            request.method, route, request.get("params") or {}, ctx.request_cost
+            request.method, route, caller_params(request), ctx.request_cost
         )
     finally:
         # Settled even when the client went away mid-request, as Canvas
@@ -134,8 +137,8 @@ async def _answer(
     try:
         user = authenticate(ctx.state, ctx.revocations, token, hashed)
         values = await read_params(request)
-        request["params"] = values
-        request["viewer"] = acting_user(ctx.state, user, values.get("as_user_id"))
+        caller = request[CALLER] = Caller(user, values)
+        caller.viewer = acting_user(ctx.state, user, values.get("as_user_id"))
         return await handler(request)
     except CanvasFailure as failure:
         status = failure.status

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from bulkmod.export.reader import ExportError
+from bulkmod.sandbox.seed import STUDENT_TOKENS, TEACHER_TOKEN
 from bulkmod.sandbox.server import SandboxConfig, serve_sandbox
 
 _DESCRIPTION = "Serve a local stand-in for Canvas's Modules API until stopped."
@@ -20,17 +21,21 @@ _DESCRIPTION = "Serve a local stand-in for Canvas's Modules API until stopped."
 _EPILOG = """\
 what it holds:
   courses 1..N, named "Course <id>", with sis_course_id "SIS-<id>", no
-  modules, and a fixed set of published content in each (assignments,
-  quizzes, discussions, files, pages, external tools; list them with
-  GET /api/v1/courses/<id>/assignments and its siblings). With
-  --seed-export, every course also gets the content the export's items point
-  at, titled as in the export (pages keep their slugs), but not its modules.
+  modules, and this published content in each: assignments "Assignment 1..3",
+  graded quizzes "Quiz 1..2", discussions "Discussion 1" and (graded)
+  "Discussion 2", pages "Page 1..3" (slugs page-1..page-3), files
+  file-1.pdf and file-2.pdf, and the external tool "Tool 1". List them with
+  GET /api/v1/courses/<id>/assignments (and pages, quizzes,
+  discussion_topics, files, external_tools). With --seed-export, every course
+  also gets the content the export's items point at, titled as in the export
+  (pages keep their slugs), but not its modules.
 
 users and tokens:
-  the admin (user 1) uses --token (default "sandbox-token"), may act in
-  every course and may act as any user with as_user_id. Students have tokens
-  of their own and are enrolled in every course:
-{users}
+  user 1, the admin, uses --token (default "sandbox-token"): it may act in
+  every course, and as any user with as_user_id.
+  user 2, a teacher in every course, uses "{teacher}".
+  users 3..5, students in every course, use these tokens in turn:
+    {students}.
 
 throttle:
   Canvas's leaky bucket per access token: each request reserves
@@ -44,8 +49,8 @@ faults:
   change, then closes the connection without answering. --random-seed makes
   both repeatable.
 
-The server speaks plain HTTP and is meant for 127.0.0.1; it keeps
-everything in memory and forgets it when stopped.
+The server speaks plain HTTP, is meant for 127.0.0.1, keeps everything in
+memory and forgets it when stopped.
 """
 
 
@@ -73,7 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bulkmod sandbox",
         description=_DESCRIPTION,
-        epilog=_EPILOG.format(users=_seeded_users()),
+        epilog=_EPILOG.format(
+            teacher=TEACHER_TOKEN,
+            students=", ".join(f'"{token}"' for token in STUDENT_TOKENS),
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
@@ -110,7 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="never refuse a request (the headers are still sent)",
     )
-    add("--throttle-status", type=int, choices=(403, 429), default=403)
+    add(
+        "--throttle-status",
+        type=int,
+        choices=(403, 429),
+        default=403,
+        help="status of throttled answers (403)",
+    )
     add(
         "--auth-error-status",
         type=int,
@@ -165,8 +179,3 @@ async def _serve(config: SandboxConfig) -> None:
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-
-
-def _seeded_users() -> str:
-    """Describe the seeded students and their tokens, as the seed documents."""
-    return "  (see bulkmod.sandbox.seed)"

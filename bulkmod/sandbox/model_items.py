@@ -125,12 +125,18 @@ def _build_item(
         if item_type == "ExternalUrl" and not _valid_url(item.external_url):
             raise CanvasFailure.model_error("url", "invalid", "is not a valid URL")
         if item_type == "ExternalTool":
-            item.content = match_tool(course, item.external_url, params.get("content_id"))
+            item.content = match_tool(
+                course, item.external_url, params.get("content_id")
+            )
         fallback = item.content.title if item.content is not None else "No title"
         item.title = fallback if rules.is_blank(title) else str(title)
         item.workflow_state = "unpublished"
     else:
-        content = page if page is not None else _find_content(store, course, item_type, params)
+        content = (
+            page
+            if page is not None
+            else _find_content(store, course, item_type, params)
+        )
         if content is None:
             raise CanvasFailure.bad_request("Could not find content")
         # An assignment behind a quiz or discussion gives an item for that.
@@ -211,7 +217,10 @@ def update_item(
     if item.type in ("ExternalUrl", "ExternalTool") and params.get("external_url"):
         item.external_url = str(params["external_url"])
         if item.type == "ExternalTool":
-            _relink(item, match_tool(course, item.external_url, item.content and item.content.id))
+            _relink(
+                item,
+                match_tool(course, item.external_url, item.content and item.content.id),
+            )
     if params.get("indent") is not None:
         item.indent = rules.to_i(params["indent"])
     if params.get("new_tab") not in (None, False):

@@ -114,7 +114,9 @@ def item_json(
             f"/courses/{course.id}/module_item_redirect/{item.id}"
         )
     elif item.type != "SubHeader":
-        body["html_url"] = store.web_url(f"/courses/{course.id}/modules/items/{item.id}")
+        body["html_url"] = store.web_url(
+            f"/courses/{course.id}/modules/items/{item.id}"
+        )
 
     if item.type in ("File", "Discussion", "Assignment", "Quiz", "ExternalTool"):
         body["content_id"] = content.id if content is not None else 0
@@ -189,7 +191,6 @@ def _content_details(
 def content_json(store: Store, content: Content) -> dict[str, Any]:
     """Canvas's JSON of one piece of content, by kind."""
     course_id = content.course_id
-    base = store.api_url(f"/courses/{course_id}/{_CONTENT_PATHS[content.kind]}")
     web = store.web_url(f"/courses/{course_id}/{_CONTENT_PATHS[content.kind]}")
     stamps = {"created_at": content.created_at, "updated_at": content.updated_at}
     if content.kind == "page":
@@ -238,10 +239,9 @@ def content_json(store: Store, content: Content) -> dict[str, Any]:
         if content.owner is not None and content.owner.kind == "discussion":
             body["discussion_topic"] = {"id": content.owner.id}
         return body
-    title_key = "title"
     body = {
         "id": content.id,
-        title_key: content.title,
+        "title": content.title,
         "published": content.published,
         "html_url": f"{web}/{content.id}",
         "assignment_id": content.assignment.id if content.assignment else None,

@@ -239,7 +239,9 @@ def _raw_progress(store: Store, progress: Progress) -> dict[str, Any]:
     return raw
 
 
-def _apply_batch(store: Store, modules: list[Module], event: str, skip: bool) -> list[int]:
+def _apply_batch(
+    store: Store, modules: list[Module], event: str, skip: bool
+) -> list[int]:
     now = store.now()
     for module in modules:
         if event == "publish":
@@ -253,7 +255,9 @@ def _apply_batch(store: Store, modules: list[Module], event: str, skip: bool) ->
 
 def _apply_attributes(module: Module, params: dict[str, Any]) -> None:
     if "unlock_at" in params:
-        moment = parse_time(None if params["unlock_at"] is None else str(params["unlock_at"]))
+        moment = parse_time(
+            None if params["unlock_at"] is None else str(params["unlock_at"])
+        )
         module.unlock_at = iso(moment) if moment else None
     if "require_sequential_progress" in params:
         module.require_sequential_progress = rules.to_bool(
@@ -289,7 +293,9 @@ def _set_position(
     if raw is None or raw is False:
         return
     positions: dict[int, int | None] = dict(store.module_positions(course))
-    for module_id, position in rules.insert_at(positions, module.id, rules.to_i(raw)).items():
+    for module_id, position in rules.insert_at(
+        positions, module.id, rules.to_i(raw)
+    ).items():
         assert position is not None
         course.modules[module_id].position = position
     # Canvas re-saves every module after a move, which drops prerequisites

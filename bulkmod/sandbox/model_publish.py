@@ -16,8 +16,14 @@ from bulkmod.sandbox.model_objects import Content, Item, Module
 
 
 def set_content_published(content: Content, published: bool, now: str) -> None:
-    """Set the content's publish state and make its items follow it."""
+    """Set the content's publish state and make its items follow the change.
+
+    Content already in that state is left alone, siblings included: Canvas
+    syncs the items only when the content itself is saved.
+    """
     target = content.linked()
+    if target.published == published:
+        return
     for record in (target, target.assignment):
         if record is not None and record.published != published:
             record.published = published

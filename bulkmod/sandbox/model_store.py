@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 from bulkmod.sandbox.model_errors import CanvasFailure
 from bulkmod.sandbox.model_objects import (
-    CONTENT_KINDS,
     Content,
     Course,
     Item,
@@ -77,7 +76,6 @@ class Store:
         self.courses: dict[int, Course] = {}
         self.modules: dict[int, Module] = {}
         self.items: dict[int, Item] = {}
-        self.content: dict[str, dict[int, Content]] = {k: {} for k in CONTENT_KINDS}
         self.progresses: dict[int, Progress] = {}
         self._tokens: dict[str, User] = {}
         self._sequences: dict[str, int] = {}
@@ -187,7 +185,9 @@ class Store:
     def module_positions(self, course: Course) -> dict[int, int]:
         """Module id -> position, over the course's not-deleted modules."""
         return {
-            m.id: m.position for m in course.modules.values() if m.workflow_state != "deleted"
+            m.id: m.position
+            for m in course.modules.values()
+            if m.workflow_state != "deleted"
         }
 
     # items
@@ -228,7 +228,9 @@ class Store:
 
     # content
 
-    def find_content(self, course: Course, kind: str, content_id: object) -> Content | None:
+    def find_content(
+        self, course: Course, kind: str, content_id: object
+    ) -> Content | None:
         """Not-deleted content of ``kind`` in the course, or None."""
         key = parse_id(content_id)
         if key is None:

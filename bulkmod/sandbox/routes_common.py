@@ -18,7 +18,6 @@ from aiohttp import web
 
 from bulkmod.sandbox.auth import TokenRevocations, token_hash
 from bulkmod.sandbox.faults import Faults
-from bulkmod.sandbox.model_errors import CanvasFailure
 from bulkmod.sandbox.model_objects import Course, User
 from bulkmod.sandbox.pagination import paginate
 from bulkmod.sandbox.state import State
@@ -41,7 +40,8 @@ class SandboxStats:
     requests: int = 0
     #: Requests by HTTP method.
     by_method: Counter[str] = field(default_factory=Counter)
-    #: Requests by method and route, e.g. ``"POST /courses/{course_id}/modules"``.
+    #: Requests by method and route template,
+    #: e.g. ``"POST /api/v1/courses/{course_id}/modules"``.
     by_route: Counter[str] = field(default_factory=Counter)
     #: Requests by token hash; requests without a token are not counted here.
     by_token: Counter[str] = field(default_factory=Counter)
@@ -86,8 +86,29 @@ class SandboxContext:
     error_reports: int = 0
 
 
+@dataclass(slots=True)
+class Caller:
+    """Who a request acts as, and its parameters (query and body merged)."""
+
+    viewer: User
+    params: dict[str, Any]
+
+
 #: Where the application keeps its :class:`SandboxContext`.
 CONTEXT = web.AppKey("bulkmod_sandbox_context", SandboxContext)
+
+#: Where a request keeps its :class:`Caller` once authenticated.
+CALLER: Any
+try:
+    CALLER = web.RequestKey("bulkmod_sandbox_caller", Caller)
+except AttributeError:  # aiohttp before 3.14 has no typed request keys
+    CALLER = "bulkmod_sandbox_caller"
+
+
+def caller_params(request: web.Request) -> dict[str, Any]:
+    """Return the parameters read so far, or an empty dict before auth."""
+    caller: Caller | None = request.get(CALLER)
+    return {} if caller is None else caller.params
 
 
 def context(request: web.Request) -> SandboxContext:
@@ -102,14 +123,14 @@ def state_of(request: web.Request) -> State:
 
 def viewer(request: web.Request) -> User:
     """Return the user the request acts as (``as_user_id`` applied)."""
-    user: User = request["viewer"]
-    return user
+    caller: Caller = request[CALLER]
+    return caller.viewer
 
 
 def params(request: web.Request) -> dict[str, Any]:
     """Return the request's parameters: query and body merged."""
-    found: dict[str, Any] = request["params"]
-    return found
+    caller: Caller = request[CALLER]
+    return caller.params
 
 
 def course_of(request: web.Request) -> Course:
@@ -136,12 +157,6 @@ def wrapped(values: dict[str, Any], key: str) -> dict[str, Any] | None:
     """Return the object under ``key`` (``module[...]``), or None if absent."""
     found = values.get(key)
     return found if isinstance(found, dict) else None
-
-
-def require_reader(course: Course, user: User) -> None:
-    """Refuse users who are neither admins nor enrolled in the course."""
-    if not user.admin and user.id not in course.roles:
-        raise CanvasFailure.unauthorized()
 
 
 def json_response(

@@ -15,7 +15,6 @@ from bulkmod.sandbox.routes_common import (
     optional_text,
     paginated,
     params,
-    require_reader,
     state_of,
     viewer,
 )
@@ -38,7 +37,7 @@ async def show_course(request: web.Request) -> web.Response:
     """GET one course."""
     user = viewer(request)
     course = course_of(request)
-    require_reader(course, user)
+    state_of(request).require_read(course, user)
     return json_response(course_json(course, user))
 
 
@@ -65,10 +64,10 @@ async def list_content(request: web.Request) -> web.Response:
     """GET a page of one kind of the course's content, ``search_term`` applied."""
     state, user = state_of(request), viewer(request)
     course = course_of(request)
-    require_reader(course, user)
+    state_of(request).require_read(course, user)
     kind = CONTENT_ROUTES[request.match_info["kind"]]
     found = state.list_content(course, kind)
-    if not _sees_unpublished(course, user):
+    if not state.can_manage(course, user):
         found = [content for content in found if content.published]
     term = optional_text(params(request).get("search_term"))
     if term is not None:
@@ -80,12 +79,12 @@ async def show_content(request: web.Request) -> web.Response:
     """GET one piece of content by id (pages also by their slug)."""
     state, user = state_of(request), viewer(request)
     course = course_of(request)
-    require_reader(course, user)
+    state_of(request).require_read(course, user)
     kind = CONTENT_ROUTES[request.match_info["kind"]]
     ref = request.match_info["content_id"]
     for content in state.list_content(course, kind):
         if str(content.id) == ref or (kind == "page" and content.slug == ref):
-            if content.published or _sees_unpublished(course, user):
+            if content.published or state.can_manage(course, user):
                 return json_response(state.content_json(content))
             break
     raise CanvasFailure.not_found()
@@ -94,7 +93,7 @@ async def show_content(request: web.Request) -> web.Response:
 def course_json(course: Course, user: User) -> dict[str, Any]:
     """Return Canvas's Course JSON, with the caller's enrolment."""
     role = course.roles.get(user.id)
-    enrollments = [] if role is None else [_enrollment(course, user, role)]
+    enrollments = [] if role is None else [_enrollment(user, role)]
     return {
         "id": course.id,
         "name": course.name,
@@ -128,7 +127,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     )
 
 
-def _enrollment(course: Course, user: User, role: str) -> dict[str, Any]:
+def _enrollment(user: User, role: str) -> dict[str, Any]:
     kind = "TeacherEnrollment" if role == "teacher" else "StudentEnrollment"
     return {
         "type": role,
@@ -136,10 +135,6 @@ def _enrollment(course: Course, user: User, role: str) -> dict[str, Any]:
         "user_id": user.id,
         "enrollment_state": "active",
     }
-
-
-def _sees_unpublished(course: Course, user: User) -> bool:
-    return user.admin or course.roles.get(user.id) == "teacher"
 
 
 def _search(found: list[Content], term: str) -> list[Content]:

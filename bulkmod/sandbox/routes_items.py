@@ -32,6 +32,7 @@ async def list_items(request: web.Request) -> web.Response:
         user,
         request.match_info["module_id"],
         search_term=optional_text(values.get("search_term")),
+        student=student,
     )
 
     def render(item: Item) -> object:
@@ -47,9 +48,8 @@ async def show_item(request: web.Request) -> web.Response:
     state, user, values = state_of(request), viewer(request), params(request)
     course = course_of(request)
     student = state.student_for(course, user, optional_text(values.get("student_id")))
-    item = state.get_item(
-        course, user, request.match_info["module_id"], request.match_info["item_id"]
-    )
+    module_id, item_id = request.match_info["module_id"], request.match_info["item_id"]
+    item = state.get_item(course, user, module_id, item_id, student=student)
     body = state.item_json(
         item,
         user,

@@ -3,15 +3,16 @@ relock and the batch publish/unpublish/delete."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
-from bulkmod.sandbox.model_objects import Module
+from bulkmod.sandbox.pagination import paginate
 from bulkmod.sandbox.routes_common import (
     course_of,
     includes,
     json_response,
     optional_text,
-    paginated,
     params,
     state_of,
     viewer,
@@ -23,30 +24,42 @@ _MODULE = _MODULES + "/{module_id}"
 
 
 async def list_modules(request: web.Request) -> web.Response:
-    """GET the course's modules, a page at a time."""
+    """GET the course's modules, a page at a time.
+
+    With ``include[]=items`` a ``search_term`` is applied after pagination,
+    module by module, as Canvas does: pages may come out short.
+    """
     state, user, values = state_of(request), viewer(request), params(request)
     course = course_of(request)
     wanted = includes(values)
     with_items = "items" in wanted
     details = with_items and "content_details" in wanted
     student = state.student_for(course, user, optional_text(values.get("student_id")))
+    term = optional_text(values.get("search_term"))
     modules = state.list_modules(
-        course,
-        user,
-        search_term=optional_text(values.get("search_term")),
-        include_items=with_items,
+        course, user, search_term=term, include_items=with_items, student=student
     )
+    page, link = paginate(request.url, modules)
 
-    def render(module: Module) -> object:
-        return state.module_json(
-            module,
-            user,
-            include_items=with_items,
-            include_content_details=details,
-            student=student,
-        )
-
-    return paginated(request, modules, render)
+    rendered: list[dict[str, Any]] = []
+    for module in page:
+        if with_items and term is not None:
+            found = state.searched_module_json(
+                module, user, term, include_content_details=details, student=student
+            )
+            if found is not None:
+                rendered.append(found)
+        else:
+            rendered.append(
+                state.module_json(
+                    module,
+                    user,
+                    include_items=with_items,
+                    include_content_details=details,
+                    student=student,
+                )
+            )
+    return json_response(rendered, headers={"Link": link} if link else None)
 
 
 async def show_module(request: web.Request) -> web.Response:
@@ -56,7 +69,8 @@ async def show_module(request: web.Request) -> web.Response:
     wanted = includes(values)
     with_items = "items" in wanted
     student = state.student_for(course, user, optional_text(values.get("student_id")))
-    module = state.get_module(course, user, request.match_info["module_id"])
+    module_id = request.match_info["module_id"]
+    module = state.get_module(course, user, module_id, student=student)
     body = state.module_json(
         module,
         user,

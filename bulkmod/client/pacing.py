@@ -1,0 +1,364 @@
+"""Pacing one access token's requests under Canvas's request throttle.
+
+Canvas keeps a leaky bucket per token: each request reserves 50 units while
+it runs and is refused when the bucket would reach the high-water mark, and
+the bucket leaks a fixed number of units a second. Every answer reports
+``X-Rate-Limit-Remaining`` (the room left, after the reservations of the
+token's other requests still running) and ``X-Request-Cost``.
+
+The :class:`Pacer` reads both and bounds two things:
+
+- how many requests run at once. ``remaining + 50 * running`` is the room
+  the bucket would have with nothing running; call it the *free* room. One
+  more request may start while ``free > 50 * (running + 1)``. An answer
+  computed just before our newest requests reached Canvas overstates the
+  free room, so the pacer trusts the lowest value seen over a short window,
+  each older value grown by the leak since it was seen and reduced by the
+  costs reported since.
+- how fast requests start (an :class:`aiolimiter.AsyncLimiter`): the leak
+  divided by the mean cost, plus a share of the free room that is not needed
+  for the requests running, so that spare room is spent and then the rate
+  settles where the bucket stays level. The leak is learnt from how the free
+  room, with the costs added back, grows over time.
+
+A throttled answer pauses every request of the token, halves the rate, and
+the rate recovers step by step with each answer that was not throttled.
+Without the headers (a Canvas without the throttle) the pacer keeps a fixed
+number of requests running and paces only to ``max_rate``.
+
+The pacer belongs to one event loop and is not thread-safe. Its waits use
+the loop's clock; ``clock`` must agree with it (the default does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiolimiter import AsyncLimiter
+
+__all__ = ["Pacer"]
+
+#: Requests running at once when Canvas sends no throttle headers.
+BLIND_LIMIT = 10
+#: Canvas's default leak, units a second, until the real one is learnt.
+DEFAULT_OUTFLOW = 10.0
+#: Seconds over which answers are compared to catch one that was computed
+#: before our newest requests reached Canvas (it overstates the room).
+TRUST_WINDOW = 0.5
+#: Seconds of history for learning the leak, and the least span to learn from.
+OUTFLOW_HISTORY = 10.0
+OUTFLOW_MIN_SPAN = 3.0
+#: Learn from only this share of the measured leak: too high a guess
+#: throttles, too low a guess only leaves the bucket a little emptier.
+OUTFLOW_TRUST = 0.9
+#: Spare room is spent over this many seconds on top of the leak.
+SPEND_SECONDS = 2.0
+#: Throttle pause: at least this long, doubling per throttle in a row, capped.
+MIN_PAUSE = 0.5
+MAX_PAUSE = 30.0
+#: Backoff of one throttled request before it is sent again.
+RETRY_BASE = 1.0
+RETRY_CAP = 60.0
+#: Each throttle halves the rate down to this share; each answer that was
+#: not throttled gives back this much of it.
+SLOWEST = 1 / 16
+RECOVERY_STEP = 0.05
+#: The paced rate is renewed only when it moves by more than this share.
+RATE_HYSTERESIS = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """One answer: when, the free room it implied, costs reported up to it."""
+
+    at: float
+    free: float
+    costs: float
+
+
+class Pacer:
+    """Keeps a token's requests under Canvas's throttle."""
+
+    def __init__(
+        self,
+        *,
+        max_rate: float | None = None,
+        up_front_cost: float = 50.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        if max_rate is not None and max_rate <= 0:
+            raise ValueError("max_rate must be a positive number of requests a second")
+        self._max_rate = max_rate
+        self._up = up_front_cost
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+
+        self._in_flight = 0
+        self._answers = 0
+        self._headers_seen = False
+        self._remaining: float | None = None
+        self._mean_cost: float | None = None
+        self._outflow = DEFAULT_OUTFLOW
+        self._outflow_learnt_at = -math.inf
+
+        self._costs = 0.0
+        self._recent: deque[_Seen] = deque()
+        #: (when, free room plus all costs so far): grows at the leak rate.
+        self._history: deque[tuple[float, float]] = deque()
+        self._idle_free = 0.0
+        self._ceiling = 0.0
+
+        self._pause_until = -math.inf
+        self._streak = 0
+        self._slow = 1.0
+        self._throttled = 0
+
+        self._rate: float | None = None
+        self._limiter: AsyncLimiter | None = None
+        self._set_rate(max_rate)
+        self._room: asyncio.Event | None = None
+
+    # -- the contract ---------------------------------------------------
+
+    async def acquire(self) -> None:
+        """Wait until one more request may be sent, then count it as running."""
+        await self._wait_pause()
+        if self._limiter is not None:
+            await self._limiter.acquire()
+
+        while True:
+            now = self._clock()
+            if now < self._pause_until:
+                await self._wait_pause()
+                continue
+            if self._in_flight < self._limit_at(now):
+                break
+            await self._wait_room(self._time_to_room(now))
+
+        self._in_flight += 1
+
+    def release(
+        self, *, cost: float | None, remaining: float | None, throttled: bool
+    ) -> None:
+        """Count one request as finished and learn from its answer's headers.
+
+        ``cost`` and ``remaining`` are ``X-Request-Cost`` and
+        ``X-Rate-Limit-Remaining`` (None when absent, or when the request
+        failed without an answer).
+        """
+        if self._in_flight <= 0:
+            raise RuntimeError("release() without a matching acquire()")
+        self._in_flight -= 1
+        self._answers += 1
+        now = self._clock()
+
+        if cost is not None and not throttled:
+            self._learn_cost(cost)
+        if remaining is not None:
+            self._headers_seen = True
+            self._remaining = remaining
+            self._observe(now, remaining)
+
+        if throttled:
+            self._on_throttle(now, remaining)
+        else:
+            self._streak = 0
+            self._slow = min(1.0, self._slow + RECOVERY_STEP)
+
+        self._retune(now)
+        self._wake()
+
+    def throttle_delay(self, attempt: int) -> float:
+        """Return the seconds to wait before sending a throttled request again.
+
+        Doubles with each ``attempt`` (1 for the first throttle), capped, and
+        jittered so that requests throttled together do not return together.
+        """
+        base = min(RETRY_CAP, RETRY_BASE * 2.0 ** (max(attempt, 1) - 1))
+        return base * self._rng.uniform(0.5, 1.0)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests acquired and not yet released."""
+        return self._in_flight
+
+    @property
+    def limit(self) -> int:
+        """How many requests may run at once right now."""
+        return self._limit_at(self._clock())
+
+    def snapshot(self) -> dict[str, float]:
+        """Return the pacer's state for progress display and logs.
+
+        Always ``limit``, ``in_flight`` and ``throttled`` (answers so far);
+        ``rate`` (paced starts a second), ``remaining``, ``cost`` (mean) and
+        ``outflow`` (learnt leak) once known.
+        """
+        state = {
+            "limit": float(self.limit),
+            "in_flight": float(self._in_flight),
+            "throttled": float(self._throttled),
+        }
+        if self._rate is not None:
+            state["rate"] = self._rate
+        if self._remaining is not None:
+            state["remaining"] = self._remaining
+        if self._mean_cost is not None:
+            state["cost"] = self._mean_cost
+        if self._headers_seen:
+            state["outflow"] = self._outflow
+        return state
+
+    # -- how many may run -------------------------------------------------
+
+    def _limit_at(self, now: float) -> int:
+        if not self._headers_seen:
+            # Nothing known yet: one request finds out what the bucket holds.
+            return BLIND_LIMIT if self._answers else 1
+        free = self._free_at(now)
+        return max(0, math.ceil((free - self._margin()) / self._up) - 1)
+
+    def _free_at(self, now: float) -> float:
+        """The free room now: the lowest of the recent answers, leak added."""
+        # Between answers the room grows by the leak, but not beyond what has
+        # been seen, lest an idle spell open the gates too wide.
+        return min(self._lowest_recent(now), self._ceiling)
+
+    def _margin(self) -> float:
+        return self._mean_cost or 0.0
+
+    def _time_to_room(self, now: float) -> float | None:
+        """Seconds until the leak makes room for one more, if it ever will."""
+        if not self._headers_seen:
+            return None
+        needed = self._up * (self._in_flight + 1) + self._margin()
+        if needed >= self._ceiling:
+            return None
+        missing = needed - self._free_at(now)
+        return max(missing, 0.0) / self._outflow + 1e-3
+
+    def _observe(self, now: float, remaining: float) -> None:
+        free = remaining + self._up * self._in_flight
+        self._recent.append(_Seen(at=now, free=free, costs=self._costs))
+        while now - self._recent[0].at > TRUST_WINDOW:
+            self._recent.popleft()
+
+        if self._in_flight == 0:
+            # Nothing of ours is running, so no reservation can be missing:
+            # this much room is certainly there once the bucket has leaked.
+            self._idle_free = max(self._idle_free, free)
+        self._ceiling = max(
+            self._lowest_recent(now), self._idle_free, 2 * self._up + self._margin()
+        )
+
+        self._history.append((now, free + self._costs))
+        while now - self._history[0][0] > OUTFLOW_HISTORY:
+            self._history.popleft()
+        self._learn_outflow(now)
+
+    def _lowest_recent(self, now: float) -> float:
+        lowest = math.inf
+        for seen in self._recent:
+            grown = self._outflow * max(0.0, now - seen.at)
+            lowest = min(lowest, seen.free + grown - (self._costs - seen.costs))
+        return lowest
+
+    # -- how fast they start --------------------------------------------
+
+    def _learn_cost(self, cost: float) -> None:
+        self._costs += cost
+        if self._mean_cost is None:
+            self._mean_cost = cost
+        else:
+            self._mean_cost += 0.2 * (cost - self._mean_cost)
+
+    def _learn_outflow(self, now: float) -> None:
+        """Fit the leak to the lower edge of free room plus costs over time.
+
+        Answers that overstate the room sit above that edge, so the lowest
+        point near each end of the history is used.
+        """
+        if now - self._outflow_learnt_at < TRUST_WINDOW:
+            return
+        samples = self._history
+        start, end = samples[0][0], samples[-1][0]
+        if end - start < OUTFLOW_MIN_SPAN:
+            return
+        early = min((s for s in samples if s[0] <= start + 1.0), key=_second)
+        late = min((s for s in samples if s[0] >= end - 1.0), key=_second)
+        span = late[0] - early[0]
+        if span < OUTFLOW_MIN_SPAN / 2:
+            return
+        measured = max(0.0, (late[1] - early[1]) / span) * OUTFLOW_TRUST
+        self._outflow = max(1.0, self._outflow + 0.3 * (measured - self._outflow))
+        self._outflow_learnt_at = now
+
+    def _retune(self, now: float) -> None:
+        rate: float | None = None
+        if self._headers_seen and self._mean_cost is not None:
+            spare = self._free_at(now) - self._up * (self._in_flight + 1)
+            units = max(self._outflow + spare / SPEND_SECONDS, self._outflow / 4)
+            rate = units / max(self._mean_cost, 1e-3) * self._slow
+        if self._max_rate is not None:
+            rate = self._max_rate if rate is None else min(rate, self._max_rate)
+
+        current = self._rate
+        if rate is None or current is None:
+            if rate != current:
+                self._set_rate(rate)
+        elif abs(rate - current) > RATE_HYSTERESIS * current:
+            self._set_rate(rate)
+
+    def _set_rate(self, rate: float | None) -> None:
+        self._rate = rate
+        # One start per period: spare room is spent through a high rate,
+        # not through a burst that could outrun the answers.
+        self._limiter = None if rate is None else AsyncLimiter(1, 1 / rate)
+
+    # -- throttled answers ----------------------------------------------
+
+    def _on_throttle(self, now: float, remaining: float | None) -> None:
+        self._throttled += 1
+        self._streak += 1
+        self._slow = max(SLOWEST, self._slow / 2)
+
+        wait = MIN_PAUSE
+        if remaining is not None:
+            needed = self._up * (self._in_flight + 1) + self._margin()
+            missing = needed - (remaining + self._up * self._in_flight)
+            wait = max(wait, missing / self._outflow)
+        wait *= 2.0 ** (self._streak - 1) * self._rng.uniform(1.0, 1.25)
+        self._pause_until = max(self._pause_until, now + min(wait, MAX_PAUSE))
+
+    # -- waiting --------------------------------------------------------
+
+    async def _wait_pause(self) -> None:
+        while (left := self._pause_until - self._clock()) > 0:
+            await self._sleep(left)
+
+    async def _wait_room(self, timeout: float | None) -> None:
+        if self._room is None:
+            self._room = asyncio.Event()
+        room = self._room
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(room.wait(), timeout)
+
+    def _wake(self) -> None:
+        # Every waiter looks again; the replaced event is never set twice.
+        if self._room is not None:
+            self._room.set()
+            self._room = None
+
+
+def _second(sample: tuple[float, float]) -> float:
+    return sample[1]
