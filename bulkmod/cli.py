@@ -157,6 +157,18 @@ def _parser() -> argparse.ArgumentParser:
         help="move unlock dates: FROM:TO (ISO dates) or an offset in days (+119)",
     )
 
+    from bulkmod import report, retry
+
+    for name, module in (("report", report), ("retry", retry)):
+        sub = commands.add_parser(
+            name,
+            help=module.HELP,
+            description=module.DESCRIPTION,
+            epilog=module.EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(sub)
+
     commands.add_parser(
         "sandbox",
         help="serve the Canvas sandbox (see bulkmod sandbox --help)",
@@ -173,10 +185,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return sandbox_main(args_list[1:])
     args = _parser().parse_args(args_list)
+    from bulkmod import report, retry
+
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": _run,
         "validate": _validate,
         "from-export": _from_export,
+        "report": report.main,
+        "retry": retry.main,
     }
     try:
         return commands[args.command](args)
@@ -208,17 +224,9 @@ def _check(path: Path) -> tuple[int, object]:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    status, summary = _check(args.job)
-    if status == 0:
-        from bulkmod.job.validate import JobSummary
+    from bulkmod.job.validate import run_validate
 
-        assert isinstance(summary, JobSummary)
-        print(
-            f"{args.job}: {summary.operations} operations in "
-            f"{summary.courses} courses, no problems",
-            file=sys.stderr,
-        )
-    return status
+    return run_validate(args.job, sys.stdout, sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -270,7 +278,7 @@ def _run(args: argparse.Namespace) -> int:
             base_url=base_url,
             token_file=args.token_file,
             allow_insecure_http=args.allow_insecure_http,
-            sandbox_courses=args.sandbox_courses or max(50, getattr(summary, "max_course_id", 0)),
+            sandbox_courses=args.sandbox_courses or max(50, summary.max_course_id),
             sandbox_seed_export=args.sandbox_seed_export,
         ) as target:
             return await run_job(summary, target, settings)

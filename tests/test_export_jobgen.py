@@ -46,7 +46,6 @@ def _page(title: str, position: int, slug: str) -> dict[str, Any]:
     return {
         "type": "Page",
         "title": title,
-        "position": position,
         "indent": 0,
         "page_url": slug,
         "published": True,
@@ -57,7 +56,6 @@ def _titled(kind: str, title: str, position: int) -> dict[str, Any]:
     return {
         "type": kind,
         "title": title,
-        "position": position,
         "indent": 0,
         "content": {"title": title},
         "published": True,
@@ -76,7 +74,6 @@ def test_helium_job_line_by_line(helium: CourseExport) -> None:
             "course": 5,
             "params": {
                 "name": "Course Introduction",
-                "position": 1,
                 "require_sequential_progress": False,
             },
         },
@@ -86,7 +83,6 @@ def test_helium_job_line_by_line(helium: CourseExport) -> None:
             "course": 5,
             "params": {
                 "name": "Week 1",
-                "position": 2,
                 "require_sequential_progress": False,
             },
         },
@@ -171,7 +167,6 @@ def test_prerequisites_and_unlock_date(web: CourseExport) -> None:
 
     assert lines["c8-m3"]["params"] == {
         "name": "Case Study Solution - release week 2",
-        "position": 3,
         "require_sequential_progress": False,
         "unlock_at": "2022-01-17T16:00:00Z",
         "prerequisite_module_ids": [{"ref": "c8-m1"}],
@@ -189,7 +184,6 @@ def test_min_score_item(web: CourseExport) -> None:
         {
             "type": "Quiz",
             "title": "Getting Started Quiz",
-            "position": 11,
             "indent": 1,
             "content": {"title": "Getting Started Quiz"},
             "completion_requirement": {"type": "min_score", "min_score": 100.0},
@@ -206,7 +200,6 @@ def test_unpublished_external_url(web: CourseExport) -> None:
     assert lines["c8-m2-i14"]["params"] == {
         "type": "ExternalUrl",
         "title": "Optional Feedback Survey",
-        "position": 14,
         "indent": 1,
         "new_tab": True,
         "external_url": "https://wpcareyschool.qualtrics.com/jfe/form/"
@@ -223,22 +216,20 @@ def test_sub_header_and_file(web: CourseExport) -> None:
     assert lines["c8-m2-i11"]["params"] == {
         "type": "SubHeader",
         "title": "COMPLETE",
-        "position": 11,
         "indent": 0,
         "published": True,
     }
     assert lines["c8-m8-i7"]["params"] == {
         "type": "File",
         "title": "Layout.mp4",
-        "position": 7,
         "indent": 1,
         "content": {"title": "Layout.mp4"},
         "published": True,
     }
 
 
-def test_positions_renumbered_in_export_order() -> None:
-    """Items at export positions 1,3,4,... are created at 1,2,3,..."""
+def test_items_in_export_order_without_positions() -> None:
+    """Items at export positions 1,3,4,... are appended in that order, no gaps."""
     export = read_export(EARTH)
     items = [
         line
@@ -246,7 +237,12 @@ def test_positions_renumbered_in_export_order() -> None:
         if line["op"] == "item.create" and line["module"] == "@c4-m2"
     ]
 
-    assert [line["params"]["position"] for line in items] == list(range(1, 10))
+    assert len(items) == 9
+    assert all("position" not in line["params"] for line in items)
+    module = export.modules[1]
+    assert [line["params"]["title"] for line in items] == [
+        item.title for item in sorted(module.items, key=lambda item: item.position)
+    ]
 
 
 def test_references_point_back_and_ids_are_unique(web: CourseExport) -> None:
@@ -295,7 +291,6 @@ def test_deterministic_bytes(web: CourseExport) -> None:
         "course": 1,
         "params": {
             "name": "Welcome and Start Here",
-            "position": 1,
             "require_sequential_progress": False,
         },
     }

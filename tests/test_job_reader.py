@@ -40,7 +40,7 @@ def test_valid_line_becomes_operation(tmp_path: Path) -> None:
     line = {"op": "module.create", "course": 5, "params": {"name": "Week 1"}}
     assert _read(tmp_path, line) == [
         Operation(
-            line=1, id="L1", op="module.create", course="5", params=line["params"]
+            line=1, id="L1", op="module.create", course="5", params={"name": "Week 1"}
         )
     ]
 

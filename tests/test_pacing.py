@@ -32,7 +32,10 @@ class _JumpingSelector:
     def select(self, timeout: float | None = None) -> Any:
         if timeout is None:
             raise RuntimeError("nothing is scheduled: the test would hang")
-        self._loop.now += max(timeout, 0.0)
+        if timeout > 0:
+            # Real clocks move between polls; a waker due in 1e-17 s would
+            # otherwise never come due on a float clock.
+            self._loop.now += max(timeout, 1e-6)
         return self._real.select(0)
 
     def __getattr__(self, name: str) -> Any:

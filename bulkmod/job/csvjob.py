@@ -92,7 +92,9 @@ def read_rows(lines: Iterable[str]) -> Iterator[CsvRow]:
 
     A header that cannot be used gives one row of problems and ends the job.
     """
-    reader = csv.reader(lines)
+    # Strict, so that a quote left open fails instead of quietly taking in the
+    # rest of the file as one cell.
+    reader = csv.reader(lines, strict=True)
     header: list[str] | None = None
     columns: dict[str, str] = {}
     while True:
@@ -102,7 +104,10 @@ def read_rows(lines: Iterable[str]) -> Iterator[CsvRow]:
         except StopIteration:
             return
         except csv.Error as error:
-            yield CsvRow(start, reader.line_num, None, [(None, f"not CSV: {error}")])
+            message = f"not CSV: {error}"
+            if "unexpected end of data" in str(error):
+                message = "a quoted cell is never closed"
+            yield CsvRow(start, reader.line_num, None, [(None, message)])
             continue
         if not any(cell.strip() for cell in cells):
             continue
@@ -160,7 +165,7 @@ def _row_object(
             problems.append((None, "a value under a column with no name"))
             continue
         if name in _OWN_FIELDS:
-            data[name] = _own_field(name, cell.strip())
+            data[name] = _own_field(name, cell.strip(), problems)
             continue
         keys = _ALIASES.get(name, tuple(name.split(".")))
         if not all(keys):
@@ -172,21 +177,26 @@ def _row_object(
     return data
 
 
-def _own_field(name: str, cell: str) -> Any:
+def _own_field(name: str, cell: str, problems: list[tuple[str | None, str]]) -> Any:
     if name in ("module", "item"):
-        return _selector(cell)
+        return _selector(name, cell, problems)
     if name == "after":
         return [part.strip() for part in _SEPARATORS.split(cell) if part.strip()]
     return cell
 
 
-def _selector(cell: str) -> Any:
+def _selector(name: str, cell: str, problems: list[tuple[str | None, str]]) -> Any:
+    key = "name" if name == "module" else "title"
     if cell.isascii() and cell.isdigit():
         return int(cell)
-    for prefix in ("name", "title"):
-        if cell.startswith(prefix + ":"):
-            return {prefix: cell[len(prefix) + 1 :]}
-    return cell
+    if cell.startswith(key + ":"):
+        return {key: cell[len(key) + 1 :]}
+    if cell == "*" or cell.startswith("@"):
+        return cell
+    problems.append(
+        (name, f"'{cell}' is not an id, @ref, * or {key}:<{key}> (write {key}:{cell})")
+    )
+    return None
 
 
 def _typed(key: str, cell: str) -> Any:

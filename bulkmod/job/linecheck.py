@@ -106,7 +106,9 @@ class LineCheck:
 
 def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
     """Return `` (did you mean 'x'?)`` for the closest choice, or nothing."""
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    by_case = {choice.lower(): choice for choice in choices}
+    close = [by_case[word.lower()]] if word.lower() in by_case else []
+    close = close or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
@@ -150,12 +152,17 @@ def check_line(obj: Any, line: int) -> LineCheck:
     after = _check_after(obj.get("after"), own_id, result)
     as_user = _check_as_user(obj.get("as_user"), result)
 
-    for use in result.refs:
+    # Only well-formed references to other lines go on to the whole-job check,
+    # so that each wrong reference is named once.
+    references, result.refs = result.refs, []
+    for use in references:
         problem = check_op_id(use.target)
         if problem is not None:
             result.problems.append((use.field, f"reference {problem}"))
         elif use.target == own_id:
             result.problems.append((use.field, "refers to its own line"))
+        else:
+            result.refs.append(use)
 
     if result.problems or op is None or course is None:
         return result
@@ -241,6 +248,8 @@ def parse_course(value: Any) -> tuple[str | None, str | None]:
     """Return the course as Canvas reads it in a path, or what is wrong with it."""
     if value is None:
         return None, "missing"
+    if isinstance(value, float):
+        return None, "must be a whole number or a string"
     if isinstance(value, bool) or not isinstance(value, int | str):
         return None, f"must be a number or a string, not {_kind_of(value)}"
     if isinstance(value, int):

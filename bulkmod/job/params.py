@@ -256,9 +256,8 @@ def _check_item_create(params: dict[str, Any], check: ParamCheck) -> None:
         check.problem("type", "missing (one of " + ", ".join(ITEM_TYPES) + ")")
         return
     if kind not in ITEM_TYPES:
-        check.problem(
-            "type", f"unknown item type '{kind}' (one of {', '.join(ITEM_TYPES)})"
-        )
+        names = ", ".join(ITEM_TYPES)
+        check.problem("type", f"unknown item type '{kind}' (one of {names})")
         return
 
     has: set[str] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -128,7 +128,12 @@ class JobReader:
             else:
                 result = check_line(row.data, row.line)
                 result.problems = [
-                    (row.column_for(where), text) for where, text in result.problems
+                    (row.column_for(where), _csv_wording(text))
+                    for where, text in result.problems
+                ]
+                result.refs = [
+                    replace(use, field=row.column_for(use.field) or use.field)
+                    for use in result.refs
                 ]
             yield result
 
@@ -145,6 +150,12 @@ def _check_jsonl_line(raw: bytes, line: int) -> LineCheck:
             line, problems=[(None, f"not JSON: {error.msg} at column {error.colno}")]
         )
     return check_line(obj, line)
+
+
+def _csv_wording(message: str) -> str:
+    # Messages name fields as JSON Lines writes them; one has a column of
+    # another name in CSV.
+    return message.replace("content.title", "content_title")
 
 
 def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:

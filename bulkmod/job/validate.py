@@ -52,6 +52,8 @@ class JobSummary:
     #: The first :data:`MAX_PROBLEMS` problems.
     problems: list[Problem]
     problem_count: int
+    #: The highest course written as a plain number (0 if none is).
+    max_course_id: int = 0
 
     @property
     def ok(self) -> bool:
@@ -69,6 +71,9 @@ def check_job(path: Path) -> JobSummary:
     summary.sha256 = reader.sha256()
     summary.lines = reader.lines
     summary.courses = len(check.used_courses)
+    summary.max_course_id = max(
+        (int(name) for name in check.course_names if name.isdigit()), default=0
+    )
     return summary
 
 
@@ -226,7 +231,7 @@ class _JobCheck:
             if where >= line:
                 message = f"line {where} is not an earlier line"
             elif self.kinds[where] == Kind.NONE:
-                message = f"line {where} is blank"
+                message = f"line {where} holds no operation"
             elif self.kinds[where] & _NAMED:
                 message = f"line {where} has an id of its own; refer to it by that id"
         else:
