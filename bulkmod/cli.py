@@ -123,7 +123,9 @@ def _parser() -> argparse.ArgumentParser:
         help="move an existing results file aside and start over",
     )
     run.add_argument(
-        "--dry-run", action="store_true", help="show what would be done; send no write"
+        "--dry-run",
+        action="store_true",
+        help="only show what would be done, as bulkmod plan does; send no write",
     )
     _add_canvas_flags(run)
 
@@ -158,8 +160,9 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     from bulkmod import report, retry
+    from bulkmod.plan import command as plan
 
-    for name, module in (("report", report), ("retry", retry)):
+    for name, module in (("plan", plan), ("report", report), ("retry", retry)):
         sub = commands.add_parser(
             name,
             help=module.HELP,
@@ -186,8 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         return sandbox_main(args_list[1:])
     args = _parser().parse_args(args_list)
     from bulkmod import report, retry
+    from bulkmod.plan import command as plan
 
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "plan": plan.main,
         "run": _run,
         "validate": _validate,
         "from-export": _from_export,
@@ -281,6 +286,19 @@ def _run(args: argparse.Namespace) -> int:
             sandbox_courses=args.sandbox_courses or max(50, summary.max_course_id),
             sandbox_seed_export=args.sandbox_seed_export,
         ) as target:
+            if args.dry_run:
+                from bulkmod.plan.command import plan_job
+
+                return await plan_job(
+                    summary,
+                    target,
+                    fmt="text",
+                    out=sys.stdout,
+                    concurrency=args.concurrency,
+                    max_rate=args.max_rate,
+                    timeout=args.timeout,
+                    max_retries=args.max_retries,
+                )
             return await run_job(summary, target, settings)
 
     try:

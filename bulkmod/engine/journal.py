@@ -7,9 +7,18 @@ delete is sent, an intent line (``{"intent": <op id>, ...}``, no status) is
 written, so that a run killed while the request was in the air knows, when
 started again, that it must look in Canvas before sending it once more.
 
+An intent stays open until an ``ok`` outcome of its operation follows it. A
+failed or skipped outcome leaves it open, since the request may have landed
+all the same (its answer lost, or a create that worked before the publish
+after it failed); the one exception is a delete that failed with 404, a
+definite answer that there was nothing to delete. While an intent is open, a
+rerun looks in Canvas before sending that create again, and takes a 404 to
+that delete as done.
+
 Every line is written whole and flushed at once; a torn last line (the
-process was killed mid-write) is ignored when the file is read back. One
-writer at a time: the file is locked while a run holds it.
+process was killed mid-write) is ignored when the file is read back, and cut
+off before a rerun appends. One writer at a time: the file is locked while a
+run holds it.
 """
 
 from __future__ import annotations
@@ -25,6 +34,10 @@ from typing import IO, Any
 import orjson
 
 from bulkmod import __version__
+
+#: Bytes read to tell a header torn by a kill from a file of something else;
+#: a header line is far shorter.
+_HEADER_PROBE = 4096
 
 
 class JournalError(Exception):
@@ -63,8 +76,12 @@ class Previous:
     #: For the ids a later line refers to: the object id their ok outcome
     #: produced and the course it resolved to.
     values: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
-    #: Intents with no outcome after them: op id -> the intent record.
+    #: Open intents (see the module docstring): op id -> the intent record.
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: For each course with an open create intent: ids of the objects that
+    #: creates ended ok made or adopted there, which a lost create must not
+    #: take for its own.
+    claimed: dict[int, set[int]] = field(default_factory=dict)
     #: Outcome lines read, for the log.
     outcomes: int = 0
 
@@ -81,14 +98,51 @@ def read_previous(path: Path, referenced: set[str]) -> Previous:
         if status is None or not isinstance(op_id, str):
             continue
         previous.outcomes += 1
-        previous.pending.pop(op_id, None)
+        if status == "ok" or _nothing_to_delete(record):
+            previous.pending.pop(op_id, None)
         if status == "ok":
             previous.ok.add(op_id)
             if op_id in referenced:
-                previous.values[op_id] = (record.get("object_id"), record.get("course_id"))
+                previous.values[op_id] = (
+                    record.get("object_id"),
+                    record.get("course_id"),
+                )
         else:
             previous.ok.discard(op_id)
+    _read_claims(path, previous)
     return previous
+
+
+def _nothing_to_delete(record: dict[str, Any]) -> bool:
+    error = record.get("error")
+    return (
+        str(record.get("op", "")).endswith(".delete")
+        and isinstance(error, dict)
+        and error.get("type") == "not_found"
+    )
+
+
+def _read_claims(path: Path, previous: Previous) -> None:
+    """Collect the objects of ok creates, in the courses of open create intents."""
+    courses = {
+        int(intent["course_id"])
+        for intent in previous.pending.values()
+        if intent.get("kind") in ("module", "item")
+        and isinstance(intent.get("course_id"), int)
+    }
+    if not courses:
+        return
+    previous.claimed = {course: set() for course in courses}
+    for record in iter_records(path):
+        course_id = record.get("course_id")
+        object_id = record.get("object_id")
+        if (
+            record.get("status") == "ok"
+            and str(record.get("op", "")).endswith(".create")
+            and course_id in previous.claimed
+            and isinstance(object_id, int)
+        ):
+            previous.claimed[course_id].add(object_id)
 
 
 def _drop_torn_tail(handle: IO[bytes]) -> None:
@@ -107,6 +161,28 @@ def _drop_torn_tail(handle: IO[bytes]) -> None:
     if keep != size:
         handle.truncate(keep)
     handle.seek(0, os.SEEK_END)
+
+
+def _open_locked(path: Path) -> IO[bytes]:
+    """Open ``path`` for appending, holding its lock; refuse if another run has it."""
+    handle = path.open("ab+")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise JournalError(
+            f"{path}: another bulkmod run is writing this results file; "
+            "wait for it to finish or choose another file with --results"
+        ) from None
+    return handle
+
+
+def _torn_header_only(handle: IO[bytes]) -> bool:
+    """Whether the file holds nothing but the start of a header line."""
+    handle.seek(0)
+    head = handle.read(_HEADER_PROBE)
+    handle.seek(0, os.SEEK_END)
+    return b"\n" not in head and head.startswith(b'{"bulkmod":')
 
 
 class Journal:
@@ -135,17 +211,14 @@ class Journal:
         and one of another job or Canvas is refused.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("ab+")
+        handle = _open_locked(path)
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise JournalError(
-                f"{path}: another bulkmod run is writing this results file; "
-                "wait for it to finish or choose another file with --results"
-            ) from None
-        try:
-            resuming = cls._prepare(path, handle, job_sha256, base_url, fresh)
+            if fresh and os.fstat(handle.fileno()).st_size > 0:
+                aside = path.with_name(f"{path.name}.{dt.datetime.now():%Y%m%d-%H%M%S}")
+                os.replace(path, aside)
+                handle.close()
+                handle = _open_locked(path)
+            resuming = cls._prepare(path, handle, job_sha256, base_url)
         except BaseException:
             handle.close()
             raise
@@ -166,22 +239,19 @@ class Journal:
         return journal, resuming
 
     @staticmethod
-    def _prepare(
-        path: Path, handle: IO[bytes], job_sha256: str, base_url: str, fresh: bool
-    ) -> bool:
+    def _prepare(path: Path, handle: IO[bytes], job_sha256: str, base_url: str) -> bool:
         if os.fstat(handle.fileno()).st_size == 0:
             return False
         header = next(iter_records(path), {}).get("bulkmod")
-        if fresh or not isinstance(header, dict):
-            if not fresh:
-                raise JournalError(
-                    f"{path}: not a bulkmod results file; choose another file "
-                    "with --results, or pass --fresh to move it aside"
-                )
-            aside = path.with_name(f"{path.name}.{dt.datetime.now():%Y%m%d-%H%M%S}")
-            os.replace(path, aside)
-            handle.truncate(0)
-            return False
+        if not isinstance(header, dict):
+            if _torn_header_only(handle):
+                # Killed while the header was being written: nothing else was.
+                handle.truncate(0)
+                return False
+            raise JournalError(
+                f"{path}: not a bulkmod results file; choose another file "
+                "with --results, or pass --fresh to move it aside"
+            )
         if header.get("job_sha256") != job_sha256:
             raise JournalError(
                 f"{path}: these results belong to another job (or the job file "

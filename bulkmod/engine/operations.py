@@ -8,6 +8,7 @@ the object the operation produced or acted on. Creates go through
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,22 +67,32 @@ class Sender:
         *,
         max_retries: int,
         sleep: Callable[[float], Awaitable[None]],
+        timeout: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._note_intent = note_intent
         self._max_retries = max_retries
         self._sleep = sleep
+        self._timeout = timeout
+        self._clock = clock
 
     async def read(self, target: Target) -> Done:
         """A read: one object, or every page of a list."""
         query = target.params or None
         if target.op.spec.lists:
             listed = await self._client.list_all(
-                target.path(), query=query, as_user=target.op.as_user, stats=target.stats
+                target.path(),
+                query=query,
+                as_user=target.op.as_user,
+                stats=target.stats,
             )
             return Done(listed, None)
         answer = await self._client.request(
-            "GET", target.path(), query=query, as_user=target.op.as_user,
+            "GET",
+            target.path(),
+            query=query,
+            as_user=target.op.as_user,
             stats=target.stats,
         )
         return Done(answer, _id_of(answer, target))
@@ -97,7 +108,10 @@ class Sender:
             )
             before = {key: shown.get(key) for key in target.params if key in shown}
         answer = await self._client.request(
-            spec.method, target.path(), form=form, as_user=target.op.as_user,
+            spec.method,
+            target.path(),
+            form=form,
+            as_user=target.op.as_user,
             stats=target.stats,
         )
         done = Done(answer, _id_of(answer, target))
@@ -112,7 +126,10 @@ class Sender:
         for attempt in range(self._max_retries + 1):
             try:
                 answer = await self._client.request(
-                    "DELETE", target.path(), as_user=target.op.as_user, retry=False,
+                    "DELETE",
+                    target.path(),
+                    as_user=target.op.as_user,
+                    retry=False,
                     stats=target.stats,
                 )
                 return Done(answer, _id_of(answer, target))
@@ -139,8 +156,12 @@ class Sender:
         spec = target.op.spec
         assert spec.safety is Safety.CREATE and spec.wrapper is not None
         self._note_intent(
-            target, {"kind": spec.name.split(".")[0], "floor": floor,
-                     "module_id": target.module_id},
+            target,
+            {
+                "kind": spec.name.split(".")[0],
+                "floor": floor,
+                "module_id": target.module_id,
+            },
         )
         look = look_first
         for attempt in range(self._max_retries + 1):
@@ -148,18 +169,41 @@ class Sender:
                 found = await find()
                 if found is not None:
                     return Done(found, int(found["id"]), adopted=True)
+            sent = self._clock()
             try:
                 answer = await self._client.request(
-                    "POST", target.path(), form={spec.wrapper: target.params},
-                    as_user=target.op.as_user, retry=False, stats=target.stats,
+                    "POST",
+                    target.path(),
+                    form={spec.wrapper: target.params},
+                    as_user=target.op.as_user,
+                    retry=False,
+                    stats=target.stats,
                 )
                 return Done(answer, int(answer["id"]))
             except (ServerError, NetworkError) as err:
                 if attempt >= self._max_retries:
                     raise
                 look = True
-                await self._sleep(_backoff(attempt, err))
+                wait = _backoff(attempt, err)
+                if self._clock() - sent >= self._timeout * _TIMED_OUT:
+                    # No answer in time: Canvas may still be making it, and a
+                    # look now would miss it. Give it as long again to land.
+                    wait = max(wait, min(self._timeout, _LANDING_WAIT_CAP))
+                await self._sleep(wait)
         raise AssertionError("unreachable")
+
+
+#: Seconds before the first re-send of a create or delete; doubled each time
+#: up to the cap. Short, since a lost answer is usually one bad moment.
+BACKOFF_FIRST = 0.5
+_BACKOFF_CAP = 30.0
+_RETRY_AFTER_CAP = 60.0
+
+#: A failed attempt that took this share of the timeout or more timed out.
+_TIMED_OUT = 0.9
+
+#: Longest wait for a timed-out create to land before looking for it.
+_LANDING_WAIT_CAP = 60.0
 
 
 def _id_of(answer: Any, target: Target) -> int | None:
@@ -174,5 +218,5 @@ def _backoff(attempt: int, err: Exception) -> float:
     """Seconds to wait before trying again: Retry-After, else exponential."""
     retry_after = getattr(err, "retry_after", None)
     if isinstance(retry_after, (int, float)) and retry_after > 0:
-        return float(min(retry_after, 60.0))
-    return float(min(0.5 * 2**attempt, 30.0))
+        return float(min(retry_after, _RETRY_AFTER_CAP))
+    return float(min(BACKOFF_FIRST * 2**attempt, _BACKOFF_CAP))

@@ -7,8 +7,13 @@ is sent, the engine notes the highest id of that kind it knows in the course
 grow, and a lane writes to its course one operation at a time, so after a
 lost answer every module (or item) with an id above the floor that matches
 what the operation set (name; or type, title and content) was made by that
-operation. One match is adopted; none means the create did not land and it
-is sent again.
+operation, unless another create of the job already ended ok with it (a job
+may make two modules of one name: the second is not the first). One match is
+adopted; none means the create did not land and it is sent again; several
+are a conflict that the user must settle in Canvas.
+
+Looking cannot see a create that Canvas is still carrying out: after a
+timeout the engine waits before it looks (see ``Sender``).
 
 Which operations are safe to repeat, and why:
 
@@ -18,11 +23,16 @@ Which operations are safe to repeat, and why:
   sending twice leaves Canvas as sending once, so sent again plainly;
 - deletes (``module.delete``, ``item.delete``): sent again; a 404 after a lost
   answer (or on a rerun after an intent) means the first one landed;
-- creates (``module.create``, ``item.create``): looked for first, as above.
+- creates (``module.create``, ``item.create``): looked for first, as above;
+  the publish that may follow one is an update.
+
+A rerun treats an operation whose intent line has no ok outcome after it as
+one whose answer was lost (see :mod:`bulkmod.engine.journal`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from bulkmod.client.errors import ConflictError
@@ -58,12 +68,17 @@ async def find_module(
     floor: int,
     stats: Stats,
     as_user: str | None,
+    claimed: Collection[int] = (),
 ) -> dict[str, Any] | None:
     """The module a lost ``module.create`` made, or None if it did not land."""
     path = api_path("/courses/{course}/modules", course=course_id)
     modules = await client.list_all(path, as_user=as_user, stats=stats)
     name = params.get("name")
-    found = [m for m in modules if int(m["id"]) > floor and m.get("name") == name]
+    found = [
+        module
+        for module in modules
+        if _new(module, floor, claimed) and module.get("name") == name
+    ]
     return _only(found, "module", name)
 
 
@@ -75,6 +90,7 @@ async def find_item(
     floor: int,
     stats: Stats,
     as_user: str | None,
+    claimed: Collection[int] = (),
 ) -> dict[str, Any] | None:
     """The item a lost ``item.create`` made, or None if it did not land."""
     path = api_path(
@@ -84,9 +100,14 @@ async def find_item(
     found = [
         item
         for item in items
-        if int(item["id"]) > floor and _same_item(item, params)
+        if _new(item, floor, claimed) and _same_item(item, params)
     ]
     return _only(found, "item", params.get("title"))
+
+
+def _new(found: dict[str, Any], floor: int, claimed: Collection[int]) -> bool:
+    object_id = int(found["id"])
+    return object_id > floor and object_id not in claimed
 
 
 def _same_item(item: dict[str, Any], params: dict[str, Any]) -> bool:

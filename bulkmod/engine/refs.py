@@ -51,6 +51,17 @@ class RefTable:
         entry.ok, entry.object_id, entry.course_id = ok, object_id, course_id
         entry.done.set()
 
+    def abandon(self) -> None:
+        """Settle every entry still pending as failed, waking its waiters.
+
+        For a run that stops: operations it will not run must not leave
+        others (of other lanes, through ``after``) waiting for ever.
+        """
+        for entry in self._entries.values():
+            if not entry.done.is_set():
+                entry.ok = False
+                entry.done.set()
+
     def ready(self, op_ids: list[str]) -> bool:
         """Whether every one of these operations has settled."""
         return all(self._settled(op_id) for op_id in op_ids)

@@ -109,6 +109,7 @@ async def _run(
             tally.stop_reason = reason
             log.warning("stopping", reason=reason)
         scheduler.stop()
+        refs.abandon()
 
     executor = Executor(
         client,
@@ -120,6 +121,7 @@ async def _run(
         max_retries=settings.max_retries,
         outage_limit=settings.outage_limit,
         sleep=asyncio.sleep,
+        timeout=settings.timeout,
     )
     scheduler = Scheduler(executor, refs, concurrency=settings.concurrency)
     log.info(

@@ -17,16 +17,23 @@ def render(tally: Tally, results: str) -> str:
         f"{tally.statuses[name]} {name}" for name in ("ok", "failed", "skipped")
     )
     lines = [f"bulkmod: {tally.ended} operations ended ({statuses})"]
+    if tally.children:
+        fanned = ", ".join(
+            f"{tally.children[name]} {name}" for name in ("ok", "failed", "skipped")
+        )
+        lines.append(f"  fan-out children: {fanned}")
     if tally.resumed:
         lines.append(f"  {tally.resumed} already done by an earlier run, not sent again")
     ops = sorted({op for op, _ in tally.by_op})
+    if ops:
+        lines.append("  by operation (children included):")
     for op in ops:
         parts = [
             f"{tally.by_op[(op, name)]} {name}"
             for name in ("ok", "failed", "skipped")
             if tally.by_op[(op, name)]
         ]
-        lines.append(f"  {op:<17} {', '.join(parts)}")
+        lines.append(f"    {op:<17} {', '.join(parts)}")
     if tally.errors:
         lines.append("failures by error:")
         ranked = sorted(tally.errors.items(), key=lambda pair: -pair[1].count)

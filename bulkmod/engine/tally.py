@@ -27,7 +27,10 @@ class Tally:
 
     total: int = 0
     started: float = field(default_factory=time.monotonic)
+    #: Outcomes of the job's own operations (fan-out children not included).
     statuses: Counter[str] = field(default_factory=Counter)
+    #: Outcomes of fan-out children.
+    children: Counter[str] = field(default_factory=Counter)
     by_op: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: dict[tuple[str, str], ErrorGroup] = field(default_factory=dict)
     requests: int = 0
@@ -56,7 +59,7 @@ class Tally:
         """Count one outcome line."""
         status = record["status"]
         child = record["parent"] is not None
-        self.statuses[status] += 1
+        (self.children if child else self.statuses)[status] += 1
         self.by_op[(record["op"], status)] += 1
         self.ended += not child
         self.requests += record["attempts"]

@@ -50,6 +50,8 @@ class SandboxConfig:
     throttle_status: int = 403
     #: 401 as open-source Canvas, or 403 as hosted Canvas answers.
     auth_error_status: int = 401
+    #: Delay of every answer, after the change is made, while the request
+    #: still holds its throttle reservation.
     latency_ms: float = 0
     fail_rate: float = 0
     drop_rate: float = 0
