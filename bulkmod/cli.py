@@ -70,9 +70,7 @@ def _add_canvas_flags(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="course export whose content the embedded sandbox's courses get",
     )
-    parser.add_argument(
-        "--log-format", choices=("console", "json"), default="console"
-    )
+    parser.add_argument("--log-format", choices=("console", "json"), default="console")
     parser.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), default="info"
     )
@@ -309,7 +307,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _from_export(args: argparse.Namespace) -> int:
-    from bulkmod.export.jobgen import build_job, parse_course_list, parse_shift, write_job
+    from bulkmod.export.jobgen import (
+        build_job,
+        parse_course_list,
+        parse_shift,
+        write_job,
+    )
     from bulkmod.export.reader import read_export
 
     try:

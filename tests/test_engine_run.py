@@ -48,25 +48,76 @@ async def test_module_and_item_lifecycle(sandbox: Sandbox, tmp_path: Path) -> No
         sandbox,
         tmp_path,
         [
-            {"id": "w1", "op": "module.create", "course": 1,
-             "params": {"name": "Week 1"}},
-            {"id": "w2", "op": "module.create", "course": "1",
-             "params": {"name": "Week 2", "prerequisite_module_ids": [{"ref": "w1"}]}},
-            {"id": "h", "op": "item.create", "course": 1, "module": "@w1",
-             "params": {"type": "SubHeader", "title": "Read first"}},
-            {"id": "u", "op": "item.create", "course": 1, "module": {"ref": "w1"},
-             "params": {"type": "ExternalUrl", "title": "Docs",
-                        "external_url": "https://example.com/docs", "new_tab": True}},
-            {"id": "ren", "op": "module.update", "course": 1, "module": "@w2",
-             "params": {"name": "Week Two"}},
-            {"id": "show", "op": "module.show", "course": 1,
-             "module": {"name": "Week Two"}},
-            {"id": "mv", "op": "item.update", "course": 1, "module": "@w1",
-             "item": {"title": "Docs"}, "params": {"position": 1}},
+            {
+                "id": "w1",
+                "op": "module.create",
+                "course": 1,
+                "params": {"name": "Week 1"},
+            },
+            {
+                "id": "w2",
+                "op": "module.create",
+                "course": "1",
+                "params": {
+                    "name": "Week 2",
+                    "prerequisite_module_ids": [{"ref": "w1"}],
+                },
+            },
+            {
+                "id": "h",
+                "op": "item.create",
+                "course": 1,
+                "module": "@w1",
+                "params": {"type": "SubHeader", "title": "Read first"},
+            },
+            {
+                "id": "u",
+                "op": "item.create",
+                "course": 1,
+                "module": {"ref": "w1"},
+                "params": {
+                    "type": "ExternalUrl",
+                    "title": "Docs",
+                    "external_url": "https://example.com/docs",
+                    "new_tab": True,
+                },
+            },
+            {
+                "id": "ren",
+                "op": "module.update",
+                "course": 1,
+                "module": "@w2",
+                "params": {"name": "Week Two"},
+            },
+            {
+                "id": "show",
+                "op": "module.show",
+                "course": 1,
+                "module": {"name": "Week Two"},
+            },
+            {
+                "id": "mv",
+                "op": "item.update",
+                "course": 1,
+                "module": "@w1",
+                "item": {"title": "Docs"},
+                "params": {"position": 1},
+            },
             {"id": "items", "op": "item.list", "course": 1, "module": "@w1"},
-            {"id": "one", "op": "item.show", "course": 1, "module": "@w1", "item": "@h"},
-            {"id": "del", "op": "item.delete", "course": 1, "module": "@w1",
-             "item": "@u"},
+            {
+                "id": "one",
+                "op": "item.show",
+                "course": 1,
+                "module": "@w1",
+                "item": "@h",
+            },
+            {
+                "id": "del",
+                "op": "item.delete",
+                "course": 1,
+                "module": "@w1",
+                "item": "@u",
+            },
             {"id": "mods", "op": "module.list", "course": 1},
         ],
     )
@@ -80,7 +131,10 @@ async def test_module_and_item_lifecycle(sandbox: Sandbox, tmp_path: Path) -> No
     assert [item["title"] for item in got["items"]["result"]] == ["Docs", "Read first"]
     assert got["one"]["result"]["type"] == "SubHeader"
     assert got["del"]["result"]["published"] is False
-    assert [module["name"] for module in got["mods"]["result"]] == ["Week 1", "Week Two"]
+    assert [module["name"] for module in got["mods"]["result"]] == [
+        "Week 1",
+        "Week Two",
+    ]
     assert got["w1"]["course_id"] == 1 and got["w1"]["attempts"] >= 1
 
 
@@ -91,8 +145,14 @@ async def test_published_on_create_is_set_right_after(
     status, outcomes = await run(
         sandbox,
         tmp_path,
-        [{"id": "m", "op": "module.create", "course": 2,
-          "params": {"name": "Open", "published": True}}],
+        [
+            {
+                "id": "m",
+                "op": "module.create",
+                "course": 2,
+                "params": {"name": "Open", "published": True},
+            }
+        ],
     )
     assert status == 0
     assert outcomes[0]["result"]["published"] is True
@@ -107,11 +167,20 @@ async def test_sis_course_and_fan_out_children(
         sandbox,
         tmp_path,
         [
-            {"id": "a", "op": "module.create", "course": "sis_course_id:SIS-3",
-             "params": {"name": "A"}},
+            {
+                "id": "a",
+                "op": "module.create",
+                "course": "sis_course_id:SIS-3",
+                "params": {"name": "A"},
+            },
             {"id": "b", "op": "module.create", "course": 3, "params": {"name": "B"}},
-            {"id": "all", "op": "module.update", "course": 3, "module": "*",
-             "params": {"require_sequential_progress": True}},
+            {
+                "id": "all",
+                "op": "module.update",
+                "course": 3,
+                "module": "*",
+                "params": {"require_sequential_progress": True},
+            },
         ],
     )
     assert status == 0
@@ -137,8 +206,13 @@ async def test_publish_by_batch_and_skip_on_failed_dependency(
             {"id": "m", "op": "module.create", "course": 1, "params": {"name": "W"}},
             {"id": "pub", "op": "module.publish", "course": 1, "module": "*"},
             {"id": "bad", "op": "module.show", "course": 1, "module": 999999},
-            {"id": "dep", "op": "module.relock", "course": 1, "module": "@m",
-             "after": ["bad"]},
+            {
+                "id": "dep",
+                "op": "module.relock",
+                "course": 1,
+                "module": "@m",
+                "after": ["bad"],
+            },
             {"id": "free", "op": "module.relock", "course": 1, "module": "@m"},
         ],
     )
@@ -161,8 +235,12 @@ async def test_rerun_resumes_and_sends_nothing_done(
     """The same job again sends no operation that already ended ok."""
     lines = [
         {"id": "m", "op": "module.create", "course": 1, "params": {"name": "Once"}},
-        {"op": "item.create", "course": 1, "module": "@m",
-         "params": {"type": "SubHeader", "title": "Only once"}},
+        {
+            "op": "item.create",
+            "course": 1,
+            "module": "@m",
+            "params": {"type": "SubHeader", "title": "Only once"},
+        },
     ]
     first, _ = await run(sandbox, tmp_path, lines)
     before = sandbox.stats.requests
@@ -178,7 +256,9 @@ async def test_results_of_another_job_are_refused(
 ) -> None:
     """A results file written for another job is not resumed or overwritten."""
     await run(sandbox, tmp_path, [{"op": "module.list", "course": 1}])
-    status, outcomes = await run(sandbox, tmp_path, [{"op": "module.list", "course": 2}])
+    status, outcomes = await run(
+        sandbox, tmp_path, [{"op": "module.list", "course": 2}]
+    )
     assert status == 2
     assert len(outcomes) == 1
 
@@ -187,8 +267,10 @@ async def test_invalid_job_is_not_run(sandbox: Sandbox, tmp_path: Path) -> None:
     """A job with a bad line is refused by the check before anything is sent."""
     job = write_job(
         tmp_path / "bad.jsonl",
-        [{"op": "module.create", "course": 1, "params": {"name": "ok"}},
-         {"op": "module.explode", "course": 1}],
+        [
+            {"op": "module.create", "course": 1, "params": {"name": "ok"}},
+            {"op": "module.explode", "course": 1},
+        ],
     )
     summary = check_job(job)
     assert summary.problem_count == 1

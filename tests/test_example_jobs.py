@@ -58,7 +58,10 @@ def test_csv_twin_reads_as_the_jsonl_job() -> None:
             for op in read_operations(path)
         ]
 
-    csv, jsonl = shape(JOBS / "publish-week-1.csv"), shape(JOBS / "publish-week-1.jsonl")
+    csv, jsonl = (
+        shape(JOBS / "publish-week-1.csv"),
+        shape(JOBS / "publish-week-1.jsonl"),
+    )
     assert csv == jsonl
 
 

@@ -143,8 +143,12 @@ class Resolver:
             ctx.content[item_type] = listed
         where = f"course {course_id}"
         if item_field == "page_url":
-            return item_field, _pick(listed, title_field, title, item_type, where)["url"]
-        return item_field, int(_pick(listed, title_field, title, item_type, where)["id"])
+            return item_field, _pick(listed, title_field, title, item_type, where)[
+                "url"
+            ]
+        return item_field, int(
+            _pick(listed, title_field, title, item_type, where)["id"]
+        )
 
 
 def _pick(

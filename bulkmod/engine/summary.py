@@ -23,7 +23,9 @@ def render(tally: Tally, results: str) -> str:
         )
         lines.append(f"  fan-out children: {fanned}")
     if tally.resumed:
-        lines.append(f"  {tally.resumed} already done by an earlier run, not sent again")
+        lines.append(
+            f"  {tally.resumed} already done by an earlier run, not sent again"
+        )
     ops = sorted({op for op, _ in tally.by_op})
     if ops:
         lines.append("  by operation (children included):")

@@ -67,7 +67,9 @@ class Tally:
         self.adopted += bool(record["adopted"])
         error = record["error"]
         if error is not None and not _is_fan_out_parent(record):
-            group = self.errors.setdefault((error["type"], error["message"]), ErrorGroup())
+            group = self.errors.setdefault(
+                (error["type"], error["message"]), ErrorGroup()
+            )
             group.count += 1
             if len(group.examples) < _EXAMPLES:
                 group.examples.append(f"{record['id']} (line {record['line']})")
@@ -80,4 +82,6 @@ class Tally:
 
 def _is_fan_out_parent(record: dict[str, Any]) -> bool:
     result = record["result"]
-    return isinstance(result, dict) and "children" in result and record["parent"] is None
+    return (
+        isinstance(result, dict) and "children" in result and record["parent"] is None
+    )

@@ -56,7 +56,13 @@ _SPECS = [
     OpSpec("module.update", "PUT", _MODULE, "module", Safety.REPEATABLE, True, False),
     OpSpec("module.delete", "DELETE", _MODULE, None, Safety.DELETE, True, False),
     OpSpec(
-        "module.relock", "PUT", _MODULE + "/relock", None, Safety.REPEATABLE, True, False
+        "module.relock",
+        "PUT",
+        _MODULE + "/relock",
+        None,
+        Safety.REPEATABLE,
+        True,
+        False,
     ),
     OpSpec("module.publish", "PUT", _MODULES, None, Safety.REPEATABLE, True, False),
     OpSpec("module.unpublish", "PUT", _MODULES, None, Safety.REPEATABLE, True, False),
@@ -66,13 +72,26 @@ _SPECS = [
     OpSpec("item.update", "PUT", _ITEM, "module_item", Safety.REPEATABLE, True, True),
     OpSpec("item.delete", "DELETE", _ITEM, None, Safety.DELETE, True, True),
     OpSpec("item.done", "PUT", _ITEM + "/done", None, Safety.REPEATABLE, True, True),
-    OpSpec("item.undone", "DELETE", _ITEM + "/done", None, Safety.REPEATABLE, True, True),
     OpSpec(
-        "item.mark_read", "POST", _ITEM + "/mark_read", None, Safety.REPEATABLE, True, True
+        "item.undone", "DELETE", _ITEM + "/done", None, Safety.REPEATABLE, True, True
     ),
     OpSpec(
-        "sequence.get", "GET", _COURSE + "/module_item_sequence", None, Safety.READ,
-        False, False,
+        "item.mark_read",
+        "POST",
+        _ITEM + "/mark_read",
+        None,
+        Safety.REPEATABLE,
+        True,
+        True,
+    ),
+    OpSpec(
+        "sequence.get",
+        "GET",
+        _COURSE + "/module_item_sequence",
+        None,
+        Safety.READ,
+        False,
+        False,
     ),
 ]
 
