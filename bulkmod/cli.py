@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bulkmod import __version__, logs
-
-#: Exit status when the job or the command line is invalid (nothing sent).
-EXIT_INVALID = 2
+from bulkmod import __version__
+from bulkmod.commandline import (
+    EXIT_INVALID,
+    add_canvas_arguments,
+    add_pacing_arguments,
+    with_target,
+)
 
 _RUN_EXAMPLE = """\
 examples:
@@ -41,41 +43,6 @@ examples:
 """
 
 
-def _add_canvas_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--base-url",
-        help="Canvas origin, e.g. https://school.instructure.com "
-        "(default: $CANVAS_BASE_URL; with neither, the embedded sandbox)",
-    )
-    parser.add_argument(
-        "--token-file",
-        type=Path,
-        help="file holding the access token (default: $CANVAS_TOKEN)",
-    )
-    parser.add_argument(
-        "--allow-insecure-http",
-        action="store_true",
-        help="allow plain http:// to a host that is not loopback (the token "
-        "would cross the network in clear)",
-    )
-    parser.add_argument(
-        "--sandbox-courses",
-        type=int,
-        default=None,
-        help="courses in the embedded sandbox (default: enough for the job, "
-        "at least 50)",
-    )
-    parser.add_argument(
-        "--sandbox-seed-export",
-        type=Path,
-        help="course export whose content the embedded sandbox's courses get",
-    )
-    parser.add_argument("--log-format", choices=("console", "json"), default="console")
-    parser.add_argument(
-        "--log-level", choices=("debug", "info", "warning", "error"), default="info"
-    )
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bulkmod",
@@ -99,23 +66,6 @@ def _parser() -> argparse.ArgumentParser:
         "--results", type=Path, help="results file (default: JOB.results.jsonl)"
     )
     run.add_argument(
-        "--concurrency", type=int, default=20, help="courses in progress (20)"
-    )
-    run.add_argument(
-        "--max-rate",
-        type=float,
-        help="ceiling in requests a second, to leave room for other tools",
-    )
-    run.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds per request (30)"
-    )
-    run.add_argument(
-        "--max-retries",
-        type=int,
-        default=5,
-        help="retries of a failed request (5)",
-    )
-    run.add_argument(
         "--fresh",
         action="store_true",
         help="move an existing results file aside and start over",
@@ -125,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only show what would be done, as bulkmod plan does; send no write",
     )
-    _add_canvas_flags(run)
+    add_canvas_arguments(run)
+    add_pacing_arguments(run)
 
     validate = commands.add_parser(
         "validate",
@@ -204,28 +155,6 @@ def main(argv: list[str] | None = None) -> int:
         return 3
 
 
-def _check(path: Path) -> tuple[int, object]:
-    from bulkmod.job.validate import check_job
-
-    try:
-        summary = check_job(path)
-    except OSError as err:
-        print(f"bulkmod: {path}: cannot read the job ({err.strerror})", file=sys.stderr)
-        return EXIT_INVALID, None
-    for problem in summary.problems:
-        print(problem, file=sys.stderr)
-    if summary.problem_count:
-        more = summary.problem_count - len(summary.problems)
-        if more > 0:
-            print(f"... and {more} more problems", file=sys.stderr)
-        print(
-            f"bulkmod: {path}: {summary.problem_count} problems; nothing was sent",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID, summary
-    return 0, summary
-
-
 def _validate(args: argparse.Namespace) -> int:
     from bulkmod.job.validate import run_validate
 
@@ -235,30 +164,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from bulkmod.engine.run import RunSettings, default_results, run_job
     from bulkmod.job.validate import JobSummary
-    from bulkmod.target import TargetError, base_url_from, open_target
-
-    if args.concurrency < 1 or args.timeout <= 0 or args.max_retries < 0:
-        print(
-            "bulkmod: --concurrency must be >= 1, --timeout > 0, --max-retries >= 0",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID
-    base_url = base_url_from(args.base_url)
-    token_secret = []
-    if base_url is not None:
-        from bulkmod.target import read_token
-
-        try:
-            token_secret.append(read_token(args.token_file))
-        except TargetError as err:
-            print(f"bulkmod: {err}", file=sys.stderr)
-            return EXIT_INVALID
-    logs.configure(fmt=args.log_format, level=args.log_level, secrets=token_secret)
-
-    status, summary = _check(args.job)
-    if status:
-        return status
-    assert isinstance(summary, JobSummary)
+    from bulkmod.target import Target
 
     settings = RunSettings(
         results=args.results or default_results(args.job),
@@ -269,41 +175,23 @@ def _run(args: argparse.Namespace) -> int:
         fresh=args.fresh,
     )
 
-    async def go() -> int:
-        if base_url is None:
-            print(
-                "bulkmod: no Canvas named (--base-url or CANVAS_BASE_URL): running "
-                "on the embedded sandbox, a simulated Canvas that lives only for "
-                "this run",
-                file=sys.stderr,
+    async def work(summary: JobSummary, target: Target) -> int:
+        if args.dry_run:
+            from bulkmod.plan.command import plan_job
+
+            return await plan_job(
+                summary,
+                target,
+                fmt="text",
+                out=sys.stdout,
+                concurrency=args.concurrency,
+                max_rate=args.max_rate,
+                timeout=args.timeout,
+                max_retries=args.max_retries,
             )
-        async with open_target(
-            base_url=base_url,
-            token_file=args.token_file,
-            allow_insecure_http=args.allow_insecure_http,
-            sandbox_courses=args.sandbox_courses or max(50, summary.max_course_id),
-            sandbox_seed_export=args.sandbox_seed_export,
-        ) as target:
-            if args.dry_run:
-                from bulkmod.plan.command import plan_job
+        return await run_job(summary, target, settings)
 
-                return await plan_job(
-                    summary,
-                    target,
-                    fmt="text",
-                    out=sys.stdout,
-                    concurrency=args.concurrency,
-                    max_rate=args.max_rate,
-                    timeout=args.timeout,
-                    max_retries=args.max_retries,
-                )
-            return await run_job(summary, target, settings)
-
-    try:
-        return asyncio.run(go())
-    except TargetError as err:
-        print(f"bulkmod: {err}", file=sys.stderr)
-        return EXIT_INVALID
+    return with_target(args, work, doing="running")
 
 
 def _from_export(args: argparse.Namespace) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,16 +11,20 @@ from typing import TextIO
 import orjson
 import structlog
 
-from bulkmod import logs
 from bulkmod.client.errors import CanvasError
 from bulkmod.client.http import CanvasClient
+from bulkmod.commandline import (
+    add_canvas_arguments,
+    add_pacing_arguments,
+    with_target,
+)
 from bulkmod.job.model import Operation
 from bulkmod.job.reader import read_operations
-from bulkmod.job.validate import JobSummary, check_job
+from bulkmod.job.validate import JobSummary
 from bulkmod.plan.fetch import CanvasReader
 from bulkmod.plan.render import Where, render_text, to_json
 from bulkmod.plan.simulate import Planner, PlanStopped
-from bulkmod.target import Target, TargetError, base_url_from, open_target, read_token
+from bulkmod.target import Target
 
 log = structlog.get_logger("bulkmod.plan")
 
@@ -78,106 +81,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="text",
         help="a table for people (text) or one JSON object (json)",
     )
-    parser.add_argument(
-        "--base-url",
-        help="Canvas origin, e.g. https://school.instructure.com "
-        "(default: $CANVAS_BASE_URL; with neither, the embedded sandbox)",
-    )
-    parser.add_argument(
-        "--token-file",
-        type=Path,
-        help="file holding the access token (default: $CANVAS_TOKEN)",
-    )
-    parser.add_argument(
-        "--allow-insecure-http",
-        action="store_true",
-        help="allow plain http:// to a host that is not loopback",
-    )
-    parser.add_argument(
-        "--sandbox-courses",
-        type=int,
-        default=None,
-        help="courses in the embedded sandbox (default: enough for the job, "
-        "at least 50)",
-    )
-    parser.add_argument(
-        "--sandbox-seed-export",
-        type=Path,
-        help="course export whose content the embedded sandbox's courses get",
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=20, help="reads in progress (20)"
-    )
-    parser.add_argument(
-        "--max-rate",
-        type=float,
-        help="ceiling in requests a second, to leave room for other tools",
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds per request (30)"
-    )
-    parser.add_argument(
-        "--max-retries", type=int, default=5, help="retries of a failed read (5)"
-    )
-    parser.add_argument("--log-format", choices=("console", "json"), default="console")
-    parser.add_argument(
-        "--log-level", choices=("debug", "info", "warning", "error"), default="info"
-    )
+    add_canvas_arguments(parser)
+    add_pacing_arguments(parser)
 
 
 def main(args: argparse.Namespace) -> int:
     """Run ``bulkmod plan``: print the plan to stdout; return the exit status."""
-    if args.concurrency < 1 or args.timeout <= 0 or args.max_retries < 0:
-        print(
-            "bulkmod: --concurrency must be >= 1, --timeout > 0, --max-retries >= 0",
-            file=sys.stderr,
+
+    async def work(summary: JobSummary, target: Target) -> int:
+        return await plan_job(
+            summary,
+            target,
+            fmt=args.format,
+            out=sys.stdout,
+            concurrency=args.concurrency,
+            max_rate=args.max_rate,
+            timeout=args.timeout,
+            max_retries=args.max_retries,
         )
-        return EXIT_INVALID
-    base_url = base_url_from(args.base_url)
-    secrets: list[str] = []
-    if base_url is not None:
-        try:
-            secrets.append(read_token(args.token_file))
-        except TargetError as err:
-            print(f"bulkmod: {err}", file=sys.stderr)
-            return EXIT_INVALID
-    logs.configure(fmt=args.log_format, level=args.log_level, secrets=secrets)
 
-    summary = _checked(args.job)
-    if summary is None:
-        return EXIT_INVALID
-
-    async def go() -> int:
-        assert summary is not None
-        if base_url is None:
-            print(
-                "bulkmod: no Canvas named (--base-url or CANVAS_BASE_URL): planning "
-                "against the embedded sandbox, whose courses hold no modules",
-                file=sys.stderr,
-            )
-        async with open_target(
-            base_url=base_url,
-            token_file=args.token_file,
-            allow_insecure_http=args.allow_insecure_http,
-            sandbox_courses=args.sandbox_courses or max(50, summary.max_course_id),
-            sandbox_seed_export=args.sandbox_seed_export,
-        ) as target:
-            return await plan_job(
-                summary,
-                target,
-                fmt=args.format,
-                out=sys.stdout,
-                concurrency=args.concurrency,
-                max_rate=args.max_rate,
-                timeout=args.timeout,
-                max_retries=args.max_retries,
-            )
-
-    try:
-        return asyncio.run(go())
-    except TargetError as err:
-        print(f"bulkmod: {err}", file=sys.stderr)
-        return EXIT_INVALID
+    return with_target(args, work, doing="planning")
 
 
 async def plan_job(
@@ -245,24 +168,3 @@ def _operations(path: Path) -> Iterator[Operation]:
     for entry in read_operations(path):
         if isinstance(entry, Operation):
             yield entry
-
-
-def _checked(path: Path) -> JobSummary | None:
-    """The job's summary, or None after printing why it cannot be planned."""
-    try:
-        summary = check_job(path)
-    except OSError as err:
-        print(f"bulkmod: {path}: cannot read the job ({err.strerror})", file=sys.stderr)
-        return None
-    for problem in summary.problems:
-        print(problem, file=sys.stderr)
-    if summary.problem_count:
-        more = summary.problem_count - len(summary.problems)
-        if more > 0:
-            print(f"... and {more} more problems", file=sys.stderr)
-        print(
-            f"bulkmod: {path}: {summary.problem_count} problems; nothing was sent",
-            file=sys.stderr,
-        )
-        return None
-    return summary

@@ -1,0 +1,230 @@
+"""What the benchmarks share: a sandbox process, job files, measured runs.
+
+Every benchmark runs the sandbox as its own process (``python -m bulkmod
+sandbox --port 0``, first stdout line its URL) on 127.0.0.1 only, and runs
+each client it measures as a child process, so that the CPU time and the
+peak memory of one child can be read from ``os.wait4`` alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+TOKEN = "bench-token"
+
+#: Canvas's throttle as the sandbox applies it by default: 11 requests of
+#: 50 units reserved each fit under the 600 high-water mark (the 12th reaches
+#: it and is refused).
+IN_FLIGHT_LIMIT = 11
+HEADROOM = 500.0
+
+
+def machine() -> str:
+    """Describe this machine in one short phrase: cores, CPU, Python, date."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for text in Path("/proc/cpuinfo").read_text().splitlines():
+            if text.startswith("model name"):
+                cpu = text.split(":", 1)[1].strip()
+                break
+    return (
+        f"{os.cpu_count()} cores {cpu}, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
+
+
+# -- the sandbox process ------------------------------------------------------
+
+
+@contextlib.contextmanager
+def sandbox(*flags: str, courses: int = 50) -> Iterator[str]:
+    """Run ``bulkmod sandbox`` with ``flags``; yield its base URL; stop it."""
+    command = [
+        PYTHON,
+        "-m",
+        "bulkmod",
+        "sandbox",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--token",
+        TOKEN,
+        "--courses",
+        str(courses),
+        *flags,
+    ]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().decode().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"the sandbox did not start: {url!r}")
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# -- job files ----------------------------------------------------------------
+
+
+def module_job(path: Path, courses: int, per_course: int, first: int = 1) -> int:
+    """Write a job creating ``per_course`` modules in each course; return ops.
+
+    Lines go course after course in turns (module 1 of every course, then
+    module 2, ...), as a job generated over many course shells would, so
+    that every lane has work from the start.
+    """
+    with path.open("wb") as out:
+        for k in range(1, per_course + 1):
+            for course in range(first, first + courses):
+                line = {"op": "module.create", "course": course}
+                line["params"] = {"name": f"Module {k}"}
+                out.write(orjson.dumps(line) + b"\n")
+    return courses * per_course
+
+
+@contextlib.contextmanager
+def workdir() -> Iterator[Path]:
+    """A temporary folder for jobs and results, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="bulkmod-bench-") as name:
+        yield Path(name)
+
+
+# -- measured child processes -------------------------------------------------
+
+
+@dataclass
+class Measured:
+    """One child process: wall time, CPU seconds, peak RSS, exit status."""
+
+    wall: float
+    user: float
+    sys: float
+    max_rss_mb: float
+    status: int
+    #: Whatever the caller read from the child's results afterwards.
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cpu(self) -> float:
+        """User plus system seconds."""
+        return self.user + self.sys
+
+
+def measure(
+    command: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 600.0,
+    stdout: int | None = subprocess.DEVNULL,
+) -> Measured:
+    """Run ``command`` to the end and return what it cost (``os.wait4``)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        list(command),
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=stdout,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = started + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            proc.kill()
+            raise TimeoutError(f"{command[:4]} ran longer than {timeout:g} s")
+        time.sleep(0.005)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Measured(
+        wall=wall,
+        user=usage.ru_utime,
+        sys=usage.ru_stime,
+        max_rss_mb=usage.ru_maxrss / 1024,
+        status=proc.returncode,
+    )
+
+
+def bulkmod_run(
+    url: str, job: Path, results: Path, *flags: str, timeout: float = 600.0
+) -> Measured:
+    """Run ``bulkmod run JOB`` against ``url``; read its results into extra."""
+    if results.exists():
+        results.unlink()
+    measured = measure(
+        [
+            PYTHON,
+            "-m",
+            "bulkmod",
+            "run",
+            str(job),
+            "--results",
+            str(results),
+            "--log-level",
+            "error",
+            *flags,
+        ],
+        env={"CANVAS_BASE_URL": url, "CANVAS_TOKEN": TOKEN},
+        timeout=timeout,
+    )
+    measured.extra = read_results(results)
+    return measured
+
+
+def read_results(path: Path) -> dict[str, float]:
+    """Count a results file's outcomes, requests and throttled answers."""
+    counts = {"ops": 0.0, "ok": 0.0, "failed": 0.0, "requests": 0.0}
+    counts["throttled"] = 0.0
+    with path.open("rb") as lines:
+        for raw in lines:
+            line = orjson.loads(raw)
+            status = line.get("status")
+            if status is None:
+                continue
+            counts["ops"] += 1
+            counts["ok" if status == "ok" else "failed"] += 1
+            counts["requests"] += line.get("attempts") or 0
+            counts["throttled"] += line.get("throttled") or 0
+    return counts
+
+
+# -- figures ------------------------------------------------------------------
+
+
+def spread(values: Sequence[float], digits: int = 2) -> str:
+    """``median (min-max, n)`` of ``values``, rounded to ``digits``."""
+    med = statistics.median(values)
+    return (
+        f"{med:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f}, "
+        f"n={len(values)})"
+    )
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of ``values``."""
+    return float(statistics.median(values))
