@@ -16,6 +16,12 @@ after the last one, so the structure is built in export order (after what a
 course already has). Gaps left in the source course by deleted modules or
 items are not carried over, and Canvas does no costly re-ordering.
 
+Items point at their content (page, assignment, quiz, discussion, file,
+external tool) by its title, looked up in each course when the line runs: the
+content must be there already, from a course copy or a blueprint. An item
+whose content a course lacks fails as ``not_found`` naming the title; the
+modules, the other items and the publishing are still built.
+
 Dates in an export are UTC. Shifting moves them by whole days in UTC, so a
 shift across a daylight-saving change moves the local time by an hour.
 
@@ -40,8 +46,11 @@ __all__ = ["build_job", "parse_course_list", "parse_shift", "write_job"]
 #: Item types whose ``new_tab`` Canvas honours.
 _EXTERNAL_TYPES = ("ExternalUrl", "ExternalTool")
 
-#: Item types found in the course by their content's title.
-_TITLED_CONTENT = ("Assignment", "Quiz", "Discussion", "File", "ExternalTool")
+#: Item types found in the course by their content's title. Pages too, not
+#: by the export's slug: a course may hold the page under another slug (Canvas
+#: makes slugs unique, so a copy can get ``-2``), and a page that is missing
+#: then fails as ``not_found`` naming its title, not as a bare 400.
+_TITLED_CONTENT = ("Assignment", "Quiz", "Discussion", "File", "Page", "ExternalTool")
 
 _NOT_IN_ID = re.compile(r"[^A-Za-z0-9_.-]")
 _OFFSET = re.compile(r"[+-]?\d{1,5}")
@@ -170,10 +179,7 @@ def _item_params(item: ExportItem) -> dict[str, Any]:
         params["new_tab"] = item.new_tab
         if item.url is not None:
             params["external_url"] = item.url
-    if item.type == "Page" and item.page_slug is not None:
-        params["page_url"] = item.page_slug
-    elif item.type == "Page" or item.type in _TITLED_CONTENT:
-        # A page whose file the manifest does not name is found by its title.
+    if item.type in _TITLED_CONTENT:
         params["content"] = {"title": item.content_title or item.title}
 
     if item.completion_requirement is not None:

@@ -102,6 +102,8 @@ async def _canvas_middleware(
     fault = ctx.faults.draw()
     cost = 0.0
     response: web.StreamResponse
+    stats.in_flight += 1
+    stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
     try:
         if fault is Fault.FAIL:
             stats.failed += 1
@@ -114,6 +116,7 @@ async def _canvas_middleware(
             request.method, route, caller_params(request), ctx.request_cost
         )
     finally:
+        stats.in_flight -= 1
         # Settled even when the client went away mid-request, as Canvas
         # refunds every reservation it took.
         remaining = ctx.hwm if throttle is None else throttle.settle(key, cost)

@@ -53,6 +53,9 @@ class SandboxStats:
     dropped: int = 0
     #: Requests that raised an unexpected error (answered 500).
     errors: int = 0
+    #: Requests past the throttle and not yet answered, now and at the most.
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     def for_token(self, token: str) -> int:
         """Return how many requests carried ``token``."""
@@ -61,7 +64,7 @@ class SandboxStats:
     def reset(self) -> None:
         """Forget everything counted so far."""
         self.requests = self.throttled = self.failed = 0
-        self.dropped = self.errors = 0
+        self.dropped = self.errors = self.max_in_flight = 0
         self.by_method.clear()
         self.by_route.clear()
         self.by_token.clear()
