@@ -228,3 +228,86 @@ def spread(values: Sequence[float], digits: int = 2) -> str:
 def median(values: Sequence[float]) -> float:
     """The median of ``values``."""
     return float(statistics.median(values))
+
+
+# -- bulkmod and today's scripts under one throttle ---------------------------
+
+
+@dataclass
+class Compared:
+    """Runs of each client against fresh sandboxes with the same flags.
+
+    Each :class:`Measured` has ``extra`` with ``requests`` (all requests
+    sent, ``/users/self`` included), ``throttled``, ``ok`` and ``failed``
+    operations, and ``net`` (wall seconds less the start-up, measured as the
+    wall time of a one-operation job just before, on the same sandbox).
+    """
+
+    bulkmod: list[Measured] = field(default_factory=list)
+    serial: list[Measured] = field(default_factory=list)
+    pool: list[Measured] = field(default_factory=list)
+
+
+def compare_under_throttle(
+    flags: Sequence[str],
+    *,
+    courses: int,
+    per_course: int,
+    runs: int,
+    serial_runs: int,
+    pool_runs: int,
+) -> Compared:
+    """Run the same module-creating job with bulkmod and with canvasapi."""
+    compared = Compared()
+    with workdir() as tmp:
+        job, one = tmp / "job.jsonl", tmp / "one.jsonl"
+        module_job(job, courses, per_course)
+        module_job(one, 1, 1, first=courses + 1)
+        for _ in range(runs):
+            with sandbox(*flags, courses=courses + 1) as url:
+                start = bulkmod_run(url, one, tmp / "one.results.jsonl")
+                time.sleep(1.0)  # let the one-operation job's cost leak away
+                run = bulkmod_run(url, job, tmp / "job.results.jsonl")
+            run.extra["requests"] += 1  # GET /users/self, not in any result
+            run.extra["net"] = run.wall - start.wall
+            compared.bulkmod.append(run)
+        for how, count, into in (
+            ("serial", serial_runs, compared.serial),
+            ("pool", pool_runs, compared.pool),
+        ):
+            for _ in range(count):
+                with sandbox(*flags, courses=courses + 1) as url:
+                    start = _today(how, url, 1, 1, tmp)
+                    time.sleep(1.0)
+                    into.append(_today(how, url, courses, per_course, tmp))
+                into[-1].extra["net"] = into[-1].wall - start.wall
+    return compared
+
+
+def _today(how: str, url: str, courses: int, per_course: int, tmp: Path) -> Measured:
+    counts = tmp / "today.json"
+    script = str(ROOT / "benchmarks" / "today.py")
+    run = measure(
+        [PYTHON, script, how, url, str(courses), str(per_course), str(counts)]
+    )
+    run.extra = {
+        key: float(value) for key, value in orjson.loads(counts.read_bytes()).items()
+    }
+    return run
+
+
+def describe(name: str, runs: Sequence[Measured], best: float | None) -> str:
+    """One client's figures: net time, share of the best, throttled, failed."""
+    if not runs:
+        return f"{name}: not run"
+    nets = [run.extra["net"] for run in runs]
+    throttled = [100 * run.extra["throttled"] / run.extra["requests"] for run in runs]
+    failed = [run.extra["failed"] for run in runs]
+    text = f"{name} {spread(nets)} s"
+    if best is not None:
+        text += f" = {100 * best / median(nets):.0f}% of best"
+    return (
+        f"{text}, throttled {spread(throttled, 1)}% of "
+        f"{median([run.extra['requests'] for run in runs]):.0f} requests, "
+        f"failed ops {spread(failed, 0)}"
+    )

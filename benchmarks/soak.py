@@ -233,21 +233,19 @@ def _lines(path: Path) -> int:
         return 0
 
 
-async def _read_back(base_url: str, courses: int) -> dict[str, set[int]]:
-    """Ids of every module and item in the courses, read through the faults."""
-    found: dict[str, set[int]] = {"module": set(), "item": set()}
+async def _read_back(base_url: str, courses: int) -> dict[str, dict[int, str]]:
+    """Every module and item of the courses: id -> where it is and its name."""
+    found: dict[str, dict[int, str]] = {"module": {}, "item": {}}
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with aiohttp.ClientSession(headers=headers) as http:
         for course in range(1, courses + 1):
-            modules = await _get_all(
-                http, f"{base_url}/api/v1/courses/{course}/modules"
-            )
-            for module in modules:
-                found["module"].add(int(module["id"]))
-                url = f"{base_url}/api/v1/courses/{course}/modules/{module['id']}/items"
-                found["item"].update(
-                    int(item["id"]) for item in await _get_all(http, url)
-                )
+            url = f"{base_url}/api/v1/courses/{course}/modules"
+            for module in await _get_all(http, url):
+                where = f"course {course}, module {module['id']}"
+                found["module"][int(module["id"])] = f"{where}, {module['name']!r}"
+                items = await _get_all(http, f"{url}/{module['id']}/items")
+                for item in items:
+                    found["item"][int(item["id"])] = f"{where}, {item['title']!r}"
     return found
 
 
@@ -271,7 +269,9 @@ async def _get_all(http: aiohttp.ClientSession, url: str) -> list[Any]:
     return listed
 
 
-def _tally(results: Path, job: Path, found: dict[str, set[int]]) -> dict[str, int]:
+def _tally(
+    results: Path, job: Path, found: dict[str, dict[int, str]]
+) -> dict[str, int]:
     """Count done, lost, adopted and duplicated from the results and Canvas."""
     last: dict[str, dict[str, Any]] = {}
     requests = 0
@@ -297,13 +297,15 @@ def _tally(results: Path, job: Path, found: dict[str, set[int]]) -> dict[str, in
     for kind in ("module", "item"):
         claimed = set(made[kind])
         # Objects no operation accounts for, and objects two operations took.
-        extra = sorted(found[kind] - claimed)
-        twice = sorted(i for i in claimed if made[kind].count(i) > 1)
-        if extra or twice:
-            print(f"soak: {kind}s unaccounted for {extra}, taken twice {twice}",
-                  file=sys.stderr)
+        extra = sorted(set(found[kind]) - claimed)
+        for object_id in extra:
+            print(
+                f"soak: {kind} {object_id} ({found[kind][object_id]}) is the "
+                "outcome of no operation",
+                file=sys.stderr,
+            )
         duplicates += len(extra) + len(made[kind]) - len(claimed)
-        lost += len(claimed - found[kind])
+        lost += len(claimed - set(found[kind]))
     not_ok = [op_id for op_id in ids if last.get(op_id, {}).get("status") != "ok"]
     return {
         "ok": len(ids) - len(not_ok),

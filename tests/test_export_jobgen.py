@@ -43,13 +43,8 @@ def _item(
 
 
 def _page(title: str, position: int, slug: str) -> dict[str, Any]:
-    return {
-        "type": "Page",
-        "title": title,
-        "indent": 0,
-        "page_url": slug,
-        "published": True,
-    }
+    # Pages are found by title, like all content; the slug is the export's.
+    return _titled("Page", title, position)
 
 
 def _titled(kind: str, title: str, position: int) -> dict[str, Any]:

@@ -316,4 +316,4 @@ def test_only_an_ok_outcome_closes_an_intent(tmp_path: Path) -> None:
     assert previous.ok == {"b"}
     assert previous.values == {"b": (9, 1)}
     # Only course 1 has an open create intent; b's module is claimed there.
-    assert previous.claimed == {1: {9}}
+    assert previous.claimed == {(1, "module"): {9}, (1, "item"): set()}

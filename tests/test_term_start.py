@@ -10,6 +10,7 @@ shows up as a difference.
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from collections import Counter
 from datetime import UTC, datetime
@@ -48,6 +49,8 @@ CONTENT_LISTS = {
 
 #: The only item types whose ``new_tab`` and ``external_url`` Canvas shows.
 EXTERNAL_TYPES = ("ExternalUrl", "ExternalTool")
+
+META = "course_settings/module_meta.xml"
 
 WRITES = ("POST", "PUT", "DELETE")
 
@@ -226,10 +229,19 @@ def writes(sandbox: Sandbox) -> Counter[str]:
 
 
 async def build_and_check(
-    export_path: Path, courses: int, tmp_path: Path, http: aiohttp.ClientSession
-) -> None:
-    """Seed, generate, run, compare every course, then run again and compare."""
-    expected = expected_structure(read_export(export_path))
+    export_path: Path,
+    courses: int,
+    tmp_path: Path,
+    http: aiohttp.ClientSession,
+    *,
+    expected_from: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Seed, generate, run, compare every course, then run again and compare.
+
+    The expectation is read from ``expected_from`` (default: the export
+    itself). Return each course's snapshot, as read after the run.
+    """
+    expected = expected_structure(read_export(expected_from or export_path))
     config = SandboxConfig(courses=courses, seed_export=export_path, throttle=False)
     job = write_term_start_job(export_path, f"1-{courses}", tmp_path / "term.jsonl")
 
@@ -249,6 +261,7 @@ async def build_and_check(
         assert writes(sandbox) == sent
         after = [await read_course(http, sandbox, c) for c in range(1, courses + 1)]
         assert after == before
+    return after
 
 
 # --- the tests ------------------------------------------------------------
@@ -266,7 +279,7 @@ async def test_export_built_in_fifty_courses(
 async def test_imscc_export_built_alike(
     name: str, tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    """The same export zipped as .imscc builds the same structure."""
+    """The export zipped as .imscc builds what the folder says, and resumes."""
     archive = tmp_path / f"{name}.imscc"
     folder = EXPORTS / name
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -274,7 +287,7 @@ async def test_imscc_export_built_alike(
             if file.is_file():
                 zf.write(file, file.relative_to(folder).as_posix())
 
-    await build_and_check(archive, 3, tmp_path, http)
+    await build_and_check(archive, 3, tmp_path, http, expected_from=folder)
 
 
 async def test_missing_content_fails_alone(
@@ -310,3 +323,55 @@ async def test_missing_content_fails_alone(
         for course in (1, 2):
             snapshot = await read_course(http, sandbox, course)
             assert actual_structure(snapshot) == expected, f"course {course}"
+
+
+def edited_copy(name: str, tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of an export whose module_meta.xml has ``old`` once, made ``new``."""
+    copy = tmp_path / name
+    shutil.copytree(EXPORTS / name, copy)
+    meta = copy / META
+    text = meta.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    meta.write_text(text.replace(old, new), encoding="utf-8")
+    return copy
+
+
+async def test_renamed_file_item_finds_its_file(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """A File item renamed in the source course still points at its file by name."""
+    export = edited_copy(
+        "web-multimedia-cis300",
+        tmp_path,
+        "<title>Layout.mp4</title>",
+        "<title>Watch: page layout</title>",
+    )
+
+    [snapshot] = await build_and_check(export, 1, tmp_path, http)
+
+    items = [i for m in snapshot["modules"] for i in m["items"]]
+    [item] = [i for i in items if i["title"] == "Watch: page layout"]
+    names = {f["id"]: f["display_name"] for f in snapshot["files"]}
+    assert (item["type"], names[item["content_id"]]) == ("File", "Layout.mp4")
+
+
+async def test_scoring_requirement_on_a_discussion_is_kept(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """A min_score requirement on a discussion holds: its discussion is graded."""
+    export = edited_copy(
+        "earth-processes-spcs302",
+        tmp_path,
+        '<completionRequirement type="must_contribute">\n'
+        "        <identifierref>g7c7f84772bf973e6c7e164b733d1422f</identifierref>",
+        '<completionRequirement type="min_score">\n'
+        "        <min_score>7.5</min_score>\n"
+        "        <identifierref>g7c7f84772bf973e6c7e164b733d1422f</identifierref>",
+    )
+    discussion = read_export(export).modules[1].items[3]
+    assert (discussion.type, discussion.completion_requirement) == (
+        "Discussion",
+        {"type": "min_score", "min_score": 7.5},
+    )
+
+    await build_and_check(export, 1, tmp_path, http)

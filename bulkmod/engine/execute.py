@@ -235,7 +235,7 @@ class Executor:
         done = await self._sender.create(
             target, floor, self._finder(target, floor), look_first=pending is not None
         )
-        claims = self._previous.claimed.get(target.course_id)
+        claims = self._previous.claimed.get((target.course_id, kind))
         if claims is not None and done.object_id is not None:
             claims.add(done.object_id)
         if kind == "module":
@@ -257,7 +257,8 @@ class Executor:
         self, target: Target, floor: int
     ) -> Callable[[], Awaitable[dict[str, Any] | None]]:
         async def find() -> dict[str, Any] | None:
-            claimed = self._previous.claimed.get(target.course_id, ())
+            kind = target.op.op.split(".")[0]
+            claimed = self._previous.claimed.get((target.course_id, kind), ())
             if target.op.op == "module.create":
                 return await recovery.find_module(
                     self._client,

@@ -78,10 +78,10 @@ class Previous:
     values: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
     #: Open intents (see the module docstring): op id -> the intent record.
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: For each course with an open create intent: ids of the objects that
-    #: creates ended ok made or adopted there, which a lost create must not
-    #: take for its own.
-    claimed: dict[int, set[int]] = field(default_factory=dict)
+    #: For each course with an open create intent, and each kind (``module``,
+    #: ``item``: each has ids of its own): ids of the objects that creates
+    #: ended ok made or adopted there, which a lost create must not take.
+    claimed: dict[tuple[int, str], set[int]] = field(default_factory=dict)
     #: Outcome lines read, for the log.
     outcomes: int = 0
 
@@ -132,17 +132,20 @@ def _read_claims(path: Path, previous: Previous) -> None:
     }
     if not courses:
         return
-    previous.claimed = {course: set() for course in courses}
+    previous.claimed = {
+        (course, kind): set() for course in courses for kind in ("module", "item")
+    }
     for record in iter_records(path):
-        course_id = record.get("course_id")
+        op = str(record.get("op", ""))
+        key = (record.get("course_id"), op.split(".")[0])
         object_id = record.get("object_id")
         if (
             record.get("status") == "ok"
-            and str(record.get("op", "")).endswith(".create")
-            and course_id in previous.claimed
+            and op.endswith(".create")
+            and key in previous.claimed
             and isinstance(object_id, int)
         ):
-            previous.claimed[course_id].add(object_id)
+            previous.claimed[key].add(object_id)
 
 
 def _drop_torn_tail(handle: IO[bytes]) -> None:

@@ -78,7 +78,8 @@ class ExportItem:
     url: str | None
     #: For a Page: the file name of its ``wiki_content/`` href, without ``.html``.
     page_slug: str | None
-    #: The title the item's content is found by in a course; None for
+    #: The title the item's content is found by in a course: the item's own
+    #: title, but for a File the name it is exported under. None for
     #: sub-headers and external URLs, which have no content.
     content_title: str | None
     #: ``{"type": ...}``, with ``"min_score"`` (a float) where the export has one.
@@ -408,9 +409,24 @@ def _read_item(
         new_tab=_bool(node, "new_tab"),
         url=url,
         page_slug=_page_slug(resources.get(ref)) if api_type == "Page" else None,
-        content_title=title if api_type in _CONTENT_ITEM_TYPES else None,
+        content_title=_content_title(api_type, title, resources.get(ref)),
         completion_requirement=requirements.get(identifier),
     )
+
+
+def _content_title(
+    api_type: str, title: str, resource: ExportResource | None
+) -> str | None:
+    if api_type not in _CONTENT_ITEM_TYPES:
+        return None
+    # Renaming a file's item leaves the file's own name alone, so a file is
+    # found by the name it is exported under. Other content shares its
+    # title with its items: Canvas renames one with the other.
+    if api_type == "File" and resource is not None:
+        for href in (resource.href, *resource.files):
+            if href and href.startswith("web_resources/"):
+                return posixpath.basename(href) or title
+    return title
 
 
 def _page_slug(resource: ExportResource | None) -> str | None:

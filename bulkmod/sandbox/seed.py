@@ -25,14 +25,17 @@ Graded quizzes and discussions have an assignment of the same title behind
 them, with ids above ``3N``. With an export, every course then also gets the
 content the export's items point at, titled as in the export (pages with the
 export's slugs, tools with its URLs), unless the course already has content
-of that kind and title.
+of that kind and title. Export quizzes are graded, and so is an export
+discussion whose item has a scoring completion requirement (``must_submit``,
+``min_score``, ``min_percentage``): Canvas keeps those only on graded items.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from bulkmod.rules import SCORING_TYPES
 from bulkmod.sandbox.model_objects import Course
 
 if TYPE_CHECKING:
@@ -65,6 +68,8 @@ class ExportItemLike(Protocol):
     def page_slug(self) -> str | None: ...
     @property
     def content_title(self) -> str | None: ...
+    @property
+    def completion_requirement(self) -> Mapping[str, object] | None: ...
 
 
 class ExportModuleLike(Protocol):
@@ -154,5 +159,11 @@ def _seed_export_content(
                     continue
                 state.add_content(course, "tool", title, url=item.url)
             elif not any(c.title == title for c in existing):
-                graded = kind == "quiz"
-                state.add_content(course, kind, title, graded=graded)
+                state.add_content(course, kind, title, graded=_graded(kind, item))
+
+
+def _graded(kind: str, item: ExportItemLike) -> bool:
+    if kind == "quiz":
+        return True
+    requirement = item.completion_requirement or {}
+    return kind == "discussion" and requirement.get("type") in SCORING_TYPES
