@@ -258,14 +258,15 @@ async def _get_all(http: aiohttp.ClientSession, url: str) -> list[Any]:
                 async with http.get(page) as answer:
                     if answer.status == 200:
                         listed.extend(await answer.json())
-                        following = answer.links.get("next", {}).get("url")
+                        link = answer.links.get("next")
+                        following = str(link["url"]) if link else None
                         break
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.01)
         else:
             raise RuntimeError(f"could not read {page}")
-        page = str(following) if following else None
+        page = following
     return listed
 
 

@@ -111,13 +111,14 @@ async def get_all(
                     if answer.status != 200:
                         continue
                     found.extend(await answer.json())
-                    following = answer.links.get("next", {}).get("url")
+                    link = answer.links.get("next")
+                    following = str(link["url"]) if link else None
                     break
             except aiohttp.ClientError:
                 await asyncio.sleep(0.01)
         else:
             raise AssertionError(f"could not read {url}")
-        url = str(following) if following else None
+        url = following
     return found
 
 

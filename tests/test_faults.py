@@ -318,3 +318,26 @@ async def test_throttle_storm_ends_every_operation(
 
     assert status == 0
     assert sum(o["throttled"] for o in outcomes) > 0
+
+
+async def test_canvas_gone_past_the_outage_limit_stops_the_run(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only broken connections for longer than the outage limit: exit 3, kept."""
+    rules = [Rule("GET", r"/api/v1/courses/.*", "drop", times=10_000)]
+    lines = [{"op": "module.list", "course": 1} for _ in range(20)]
+    async with serve_proxy(sandbox.base_url, rules) as proxy:
+        status, outcomes = await run(
+            proxy.base_url,
+            tmp_path,
+            lines,
+            max_retries=1,
+            concurrency=1,
+            outage_limit=0.05,
+        )
+
+    assert status == 3
+    # Two failures are needed to measure an outage; the run stops at once after.
+    assert 2 <= len(outcomes) < 20
+    assert {o["error"]["type"] for o in outcomes} == {"network"}
+    assert "unreachable" in capsys.readouterr().err

@@ -111,6 +111,31 @@ async def test_killed_after_the_create_landed_adopts_it(
     assert await names(http, sandbox) == ["Week 1"]
 
 
+async def test_lost_item_is_adopted_though_a_module_has_its_id(
+    sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """Module 1 and item 1 are different objects: the module claims no item."""
+    lines = [
+        create("m", "Week 1"),
+        {
+            "id": "i",
+            "op": "item.create",
+            "course": 1,
+            "module": "@m",
+            "params": {"type": "SubHeader", "title": "Read"},
+        },
+    ]
+    assert await run(sandbox.base_url, tmp_path, lines) == 0
+    assert [o["object_id"] for o in read_results(results_of(tmp_path))] == [1, 1]
+    cut_outcomes(results_of(tmp_path), "i")
+
+    assert await run(sandbox.base_url, tmp_path, lines) == 0
+    outcome = read_results(results_of(tmp_path))[-1]
+    assert outcome["adopted"] is True and outcome["object_id"] == 1
+    (module,) = await course_structure(http, sandbox.base_url, TOKEN, 1)
+    assert [item["title"] for item in module["items"]] == ["Read"]
+
+
 async def test_killed_before_the_create_landed_sends_it(
     sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
