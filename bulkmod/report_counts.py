@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bulkmod.engine.journal import iter_records
+from bulkmod.engine.journal import closes_intent, iter_records
 
 #: Outcome statuses, in the order a report shows them.
 STATUSES = ("ok", "failed", "skipped")
@@ -162,7 +162,8 @@ def _first_pass(path: Path, report: Report) -> tuple[dict[str, int], int]:
         if record.get("status") is None or not isinstance(op_id, str):
             continue
         last[op_id] = index
-        pending.pop(op_id, None)
+        if closes_intent(record):
+            pending.pop(op_id, None)
         report.outcome_lines += 1
         attempts = _int(record.get("attempts"))
         report.requests += attempts

@@ -35,7 +35,7 @@ from typing import IO, Any
 
 import orjson
 
-from bulkmod.engine.journal import iter_records
+from bulkmod.engine.journal import closes_intent, iter_records
 from bulkmod.job.linecheck import is_default_id
 from bulkmod.job.model import ByName, Every, Operation, Ref, Selector
 from bulkmod.job.reader import JobReader, is_csv, read_operations
@@ -182,7 +182,8 @@ def _read_outcomes(results: Path) -> _Outcomes:
         op_id = record.get("id")
         if record.get("status") is None or not isinstance(op_id, str):
             continue
-        outcomes.in_flight.pop(op_id, None)
+        if closes_intent(record):
+            outcomes.in_flight.pop(op_id, None)
         if record.get("parent") is not None:
             # A fan-out child: its parent's own line says how the job's
             # operation ended.

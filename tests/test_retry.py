@@ -300,18 +300,35 @@ def test_in_flight_operation_is_refused_unless_asked(tmp_path: Path) -> None:
 
 
 def test_settled_intent_is_not_in_flight(tmp_path: Path) -> None:
-    """An intent followed by its outcome is settled: the line retries normally."""
+    """A create Canvas refused outright (404) is settled: it retries normally.
+
+    One that failed otherwise (a 400 may follow a saved item) stays in doubt.
+    """
     job = write_job(tmp_path / "job.jsonl", JOB[:2])
+    intent = {"intent": "L2", "line": 2, "course_id": 1, "floor": 101}
+    refused = {"type": "not_found", "message": "The specified resource ..."}
     results = write_results(
         tmp_path / "r.jsonl",
         [
             header(job),
             outcome("w1", "ok", object_id=101),
-            {"intent": "L2", "line": 2, "course_id": 1, "floor": 101},
-            outcome("L2", "failed"),
+            intent,
+            outcome("L2", "failed", op="item.create", error=refused),
         ],
     )
     assert [line["id"] for line in retry_lines(results)] == ["line2"]
+    doubtful = {"type": "invalid_input", "message": "Invalid completion ..."}
+    write_results(
+        results,
+        [
+            header(job),
+            outcome("w1", "ok", object_id=101),
+            intent,
+            outcome("L2", "failed", op="item.create", error=doubtful),
+        ],
+    )
+    with pytest.raises(RetryError):
+        retry_lines(results)
 
 
 def test_output_must_not_be_csv_or_the_job(

@@ -98,7 +98,7 @@ def read_previous(path: Path, referenced: set[str]) -> Previous:
         if status is None or not isinstance(op_id, str):
             continue
         previous.outcomes += 1
-        if status == "ok" or _nothing_to_delete(record):
+        if closes_intent(record):
             previous.pending.pop(op_id, None)
         if status == "ok":
             previous.ok.add(op_id)
@@ -113,13 +113,25 @@ def read_previous(path: Path, referenced: set[str]) -> Previous:
     return previous
 
 
-def _nothing_to_delete(record: dict[str, Any]) -> bool:
+def closes_intent(record: dict[str, Any]) -> bool:
+    """Whether an outcome settles its intent: Canvas's state is known after it.
+
+    An ``ok`` does; so does a delete that found nothing to delete, and a
+    create that Canvas refused outright (404: the course or module is not
+    there; 401/403: not allowed), since nothing was made. Any other failure
+    leaves a create or delete in doubt: the request may have landed (a lost
+    answer, a 5xx, or Canvas's habit of saving an item before answering 400
+    about its completion requirement), so a rerun looks in Canvas first.
+    """
+    if record.get("status") == "ok":
+        return True
     error = record.get("error")
-    return (
-        str(record.get("op", "")).endswith(".delete")
-        and isinstance(error, dict)
-        and error.get("type") == "not_found"
-    )
+    if not isinstance(error, dict):
+        return False
+    op = str(record.get("op", ""))
+    if op.endswith(".delete"):
+        return error.get("type") == "not_found"
+    return op.endswith(".create") and error.get("type") in ("not_found", "unauthorized")
 
 
 def _read_claims(path: Path, previous: Previous) -> None:

@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from bulkmod import rules
-from bulkmod.sandbox.model_objects import Content, Item, Module, Progress, User
+from bulkmod.sandbox.model_objects import (
+    Content,
+    Course,
+    Item,
+    Module,
+    Progress,
+    User,
+)
 from bulkmod.sandbox.model_store import Store
 from bulkmod.sandbox.progressions import ModuleProgress, Progressions
 
@@ -47,7 +54,6 @@ def module_json(
     who = student or viewer
     visible = store.visible_items(module, who)
     progressions = Progressions(store, course, student) if student else None
-    live_ids = store.module_positions(course)
 
     body: dict[str, Any] = {
         "id": module.id,
@@ -59,7 +65,7 @@ def module_json(
             None, any(item.requirement for item in visible)
         ),
         "publish_final_grade": module.publish_final_grade,
-        "prerequisite_module_ids": [p for p in module.prerequisites if p in live_ids],
+        "prerequisite_module_ids": _live_prerequisites(course, module),
     }
     if progressions is not None:
         progress = progressions.of(module)
@@ -84,6 +90,18 @@ def module_json(
             for item in shown
         ]
     return body
+
+
+def _live_prerequisites(course: Course, module: Module) -> list[int]:
+    """The module's prerequisites that are not deleted, in their order."""
+    # Looked up one by one: a module list would otherwise walk every module
+    # of the course for each module shown.
+    live = []
+    for prerequisite in module.prerequisites:
+        other = course.modules.get(prerequisite)
+        if other is not None and other.workflow_state != "deleted":
+            live.append(prerequisite)
+    return live
 
 
 def item_json(
