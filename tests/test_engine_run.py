@@ -275,3 +275,101 @@ async def test_invalid_job_is_not_run(sandbox: Sandbox, tmp_path: Path) -> None:
     summary = check_job(job)
     assert summary.problem_count == 1
     assert sandbox.stats.requests == 0
+
+
+async def test_student_side_operations_and_sequence(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Done, not done and mark read as a student; the sequence; unpublish; delete.
+
+    Student 1 is user 3 in every seeded course (see the sandbox's seed).
+    """
+    status, outcomes = await run(
+        sandbox,
+        tmp_path,
+        [
+            {
+                "id": "m",
+                "op": "module.create",
+                "course": 2,
+                "params": {"name": "Read", "published": True},
+            },
+            {
+                "id": "p",
+                "op": "item.create",
+                "course": 2,
+                "module": "@m",
+                "params": {
+                    "type": "Page",
+                    "content": {"title": "Page 1"},
+                    "completion_requirement": {"type": "must_mark_done"},
+                    "published": True,
+                },
+            },
+            {
+                "id": "q",
+                "op": "item.create",
+                "course": 2,
+                "module": "@m",
+                "params": {
+                    "type": "Page",
+                    "page_url": "page-2",
+                    "published": True,
+                    "completion_requirement": {"type": "must_view"},
+                },
+            },
+            {
+                "id": "done",
+                "op": "item.done",
+                "course": 2,
+                "module": "@m",
+                "item": "@p",
+                "as_user": "3",
+            },
+            {
+                "id": "read",
+                "op": "item.mark_read",
+                "course": 2,
+                "module": "@m",
+                "item": "@q",
+                "as_user": "3",
+            },
+            {
+                "id": "mine",
+                "op": "module.show",
+                "course": 2,
+                "module": "@m",
+                "as_user": "3",
+            },
+            {
+                "id": "undone",
+                "op": "item.undone",
+                "course": 2,
+                "module": "@m",
+                "item": "@p",
+                "as_user": "3",
+            },
+            {
+                "id": "seq",
+                "op": "sequence.get",
+                "course": 2,
+                "params": {"asset_type": "Page", "asset_id": "page-2"},
+            },
+            {"id": "off", "op": "module.unpublish", "course": 2, "module": "@m"},
+            {"id": "gone", "op": "module.delete", "course": 2, "module": "@m"},
+            {"id": "again", "op": "module.show", "course": 2, "module": "@m"},
+        ],
+    )
+    got = by_id(outcomes)
+    assert status == 1
+    assert got["done"]["result"] == {"message": "OK"}
+    assert got["read"]["result"] == {"message": "OK"}
+    assert got["mine"]["result"]["state"] == "completed"
+    assert "published" not in got["mine"]["result"]
+    assert got["undone"]["status"] == "ok"
+    sequence = got["seq"]["result"]["items"][0]
+    assert sequence["current"]["id"] == got["q"]["object_id"]
+    assert sequence["prev"]["id"] == got["p"]["object_id"]
+    assert got["off"]["result"]["completed"] == [got["m"]["object_id"]]
+    assert got["gone"]["status"] == "ok"
+    assert got["again"]["error"]["type"] == "not_found"
