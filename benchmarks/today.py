@@ -24,8 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from canvasapi import Canvas
-from canvasapi.exceptions import CanvasException, Forbidden
+from canvasapi import Canvas  # type: ignore[import-untyped]
+from canvasapi.exceptions import (  # type: ignore[import-untyped]
+    CanvasException,
+    Forbidden,
+)
 
 TOKEN = "bench-token"
 THREADS = 30

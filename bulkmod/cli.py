@@ -24,9 +24,36 @@ examples:
       run against a real Canvas; results go to relock.jsonl.results.jsonl;
       the same command again resumes where it stopped
 
+  bulkmod run term-start.jsonl --pilot 3 --max-failures 5% \
+      --on-failure skip-course --existing skip
+      try the first 3 courses of the job; then the same command without
+      --pilot does the rest
+
+safety brakes: against a Canvas whose host is not loopback, run first
+prints who the token belongs to, the Canvas, and what the job touches
+(courses, operations, deletes, "*" fan-outs, as_user lines), and asks you to
+type yes (--yes when stdin is not a terminal; without it the run is refused,
+exit 2). It checks that the token may act as every as_user of the job, and
+runs the first course alone before the others: a permission failure there
+stops the run (exit 3) before any other course is touched. --confirm asks
+the same on a loopback Canvas (the sandbox).
+
 exit status: 0 all ok, 1 some failed or skipped, 2 invalid job or command
-line (nothing sent), 3 stopped with results kept (token refused, Canvas
-unreachable, Ctrl-C)
+line, or not confirmed (nothing sent), 3 stopped with results kept (token
+refused, Canvas unreachable, a permission failure in the first course,
+--max-failures reached, Ctrl-C)
+"""
+
+_UNDO_EXAMPLE = """\
+example:
+  bulkmod undo term-start.jsonl.results.jsonl -o undo.jsonl
+  bulkmod plan undo.jsonl && bulkmod run undo.jsonl
+      undo.jsonl takes the run back, last change first; what cannot be
+      undone is listed on stderr, and the deleted objects are written to
+      undo.jsonl.deleted.jsonl
+
+exit status: 0 the undo job was written; 2 nothing written (unreadable or
+not a results file)
 """
 
 _VALIDATE_EXAMPLE = """\
@@ -75,8 +102,27 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only show what would be done, as bulkmod plan does; send no write",
     )
+    _add_brake_arguments(run)
     add_canvas_arguments(run)
     add_pacing_arguments(run)
+
+    undo = commands.add_parser(
+        "undo",
+        help="write a job that takes a run back",
+        description="Write a job that takes back what a run did, last change "
+        "first: it deletes the modules and items the run created and sets "
+        "back the values its updates, moves and publishes replaced. Deletes "
+        "are not undone (the deleted objects are listed, and written to "
+        "JOB.deleted.jsonl), nor are relocks, done/undone, mark_read and "
+        "reads (listed). A module taken with --existing adopt is left as it "
+        "is.",
+        epilog=_UNDO_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    undo.add_argument("results", type=Path, help="the results file of the run")
+    undo.add_argument(
+        "-o", "--output", type=Path, required=True, help="the undo job to write"
+    )
 
     validate = commands.add_parser(
         "validate",
@@ -147,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         "from-export": _from_export,
         "report": report.main,
         "retry": retry.main,
+        "undo": _undo,
     }
     try:
         return commands[args.command](args)
@@ -162,10 +209,19 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from bulkmod.engine.brakes import parse_failure_limit
     from bulkmod.engine.run import RunSettings, default_results, run_job
     from bulkmod.job.validate import JobSummary
     from bulkmod.target import Target
 
+    try:
+        limit = parse_failure_limit(args.max_failures) if args.max_failures else None
+    except ValueError as err:
+        print(f"bulkmod: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.pilot is not None and args.pilot < 1:
+        print("bulkmod: --pilot must be at least 1", file=sys.stderr)
+        return EXIT_INVALID
     settings = RunSettings(
         results=args.results or default_results(args.job),
         concurrency=args.concurrency,
@@ -173,6 +229,12 @@ def _run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         max_retries=args.max_retries,
         fresh=args.fresh,
+        confirm=args.confirm,
+        yes=args.yes,
+        pilot=args.pilot,
+        max_failures=limit,
+        on_failure=args.on_failure,
+        existing=args.existing,
     )
 
     async def work(summary: JobSummary, target: Target) -> int:
@@ -192,6 +254,61 @@ def _run(args: argparse.Namespace) -> int:
         return await run_job(summary, target, settings)
 
     return with_target(args, work, doing="running")
+
+
+def _add_brake_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of the safety brakes (see README, "Safety brakes")."""
+    from bulkmod.engine.brakes import ON_FAILURE
+    from bulkmod.engine.existing import EXISTING
+
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="confirm the run without being asked (needed against a Canvas "
+        "that is not loopback when stdin is not a terminal)",
+    )
+    parser.add_argument(
+        "--confirm",
+        action="store_true",
+        help="ask for confirmation, check as_user and run the first course "
+        "alone even on a loopback Canvas (the sandbox), as on a real one",
+    )
+    parser.add_argument(
+        "--pilot",
+        type=int,
+        metavar="N",
+        help="run only the first N courses of the job (in order of first "
+        "appearance); the same command without --pilot then does the rest",
+    )
+    parser.add_argument(
+        "--max-failures",
+        metavar="N|P%",
+        help="stop the run (exit 3, results kept) once N operations failed, "
+        "or P percent of those ended so far (judged after 20)",
+    )
+    parser.add_argument(
+        "--on-failure",
+        choices=ON_FAILURE,
+        default="continue",
+        help="skip-course: after an operation of a course failed, record the "
+        "course's later operations skipped (stopped) instead of sending them "
+        "(default: continue)",
+    )
+    parser.add_argument(
+        "--existing",
+        choices=EXISTING,
+        default="warn",
+        help="when module.create names a module the course already had: warn "
+        "(create it, note the existing ids in the result; default), adopt "
+        "(take the existing module), skip (record it skipped, conflict), "
+        "duplicate (create it silently)",
+    )
+
+
+def _undo(args: argparse.Namespace) -> int:
+    from bulkmod.undo import run_undo
+
+    return run_undo(args.results, args.output, sys.stderr)
 
 
 def _from_export(args: argparse.Namespace) -> int:

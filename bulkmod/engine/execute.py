@@ -3,8 +3,10 @@
 The executor is what a lane calls for each of its operations: it skips what an
 earlier run already did, skips what depends on a failure, resolves the
 course, selectors, references and content, fans ``"*"`` out into children,
-sends the request through :class:`~bulkmod.engine.operations.Sender`, and
-writes the outcome line.
+sends the request through :class:`~bulkmod.engine.operations.Sender` (creates
+through :class:`~bulkmod.engine.creates.Creator`), and writes the outcome
+line. With ``--on-failure skip-course`` it records the later operations of a
+course whose operation failed as skipped instead of sending them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import structlog
 from bulkmod.client.errors import CanvasError, NotFoundError, UnauthorizedError
 from bulkmod.client.http import CanvasClient, Stats
 from bulkmod.client.urls import api_path
-from bulkmod.engine import recovery
+from bulkmod.engine import before, existing
+from bulkmod.engine.creates import Creator, Skipped
 from bulkmod.engine.journal import Journal, Previous, utc_now
 from bulkmod.engine.operations import Done, Sender, Target
 from bulkmod.engine.refs import RefTable
@@ -62,6 +65,9 @@ class Executor:
         outage_limit: float,
         sleep: Callable[[float], Awaitable[None]],
         timeout: float = 30.0,
+        existing_policy: str = "warn",
+        skip_course_on_failure: bool = False,
+        on_outcome: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self._client = client
         self._journal = journal
@@ -79,6 +85,15 @@ class Executor:
             sleep=sleep,
             timeout=timeout,
         )
+        self._creator = Creator(
+            client,
+            self._sender,
+            self._resolver,
+            self._previous,
+            existing_policy=existing_policy,
+        )
+        self._skip_course = skip_course_on_failure
+        self._on_outcome = on_outcome
         self._contexts: OrderedDict[str, CourseContext] = OrderedDict()
 
     async def __call__(self, op: Operation) -> None:
@@ -88,6 +103,23 @@ class Executor:
             value = self._previous.values.get(op.id)
             object_id, course_id = value if value else (None, None)
             self._refs.settle(op.id, ok=True, object_id=object_id, course_id=course_id)
+            return
+
+        halted_by = self._tally.halted.get(op.course)
+        if halted_by is not None:
+            self._finish(
+                op,
+                op.id,
+                None,
+                "skipped",
+                Stats(),
+                time.monotonic(),
+                error=(
+                    "stopped",
+                    f"not sent: {halted_by} failed in this course "
+                    "(--on-failure skip-course)",
+                ),
+            )
             return
 
         failed = await self._refs.wait(op.refs())
@@ -136,6 +168,18 @@ class Executor:
             course_id = await self._resolver.course_id(ctx, stats, op.as_user)
             target = await self._target(op, op_id, course_id, module_id, item_id, stats)
             done = await self._dispatch(target, ctx)
+        except Skipped as skip:
+            self._finish(
+                op,
+                op_id,
+                course_id,
+                "skipped",
+                stats,
+                started,
+                parent=parent,
+                error=(skip.error_type, skip.message),
+            )
+            return False
         except (CanvasError, StepError) as err:
             self._on_failure(err)
             self._finish(
@@ -150,6 +194,10 @@ class Executor:
             )
             return False
         self._outage_since = None
+        if ctx.modules_before is not None:
+            existing.note_change(
+                ctx.modules_before, op.op, target.module_id, target.params
+            )
         self._finish(
             op, op_id, course_id, "ok", stats, started, parent=parent, done=done
         )
@@ -194,7 +242,7 @@ class Executor:
             sent_before = target.op_id in self._previous.pending
             return await self._sender.delete(target, sent_before=sent_before)
         if safety is Safety.CREATE:
-            return await self._create(target, ctx)
+            return await self._creator.create(target, ctx)
         return await self._sender.update(target)
 
     async def _batch(self, target: Target) -> Done:
@@ -203,115 +251,22 @@ class Executor:
         form = {"event": event, **target.params}
         if not form["module_ids"]:
             return Done({"completed": [], "progress": None}, None)
+        ids = form["module_ids"]
+        replaced = await before.publish_states(
+            self._client,
+            target.course_id,
+            ids,
+            target.stats,
+            target.op.as_user,
+            with_items=before.cascades({"published": True, **target.params}),
+        )
         path = api_path("/courses/{course}/modules", course=target.course_id)
         answer = await self._client.request(
             "PUT", path, form=form, as_user=target.op.as_user, stats=target.stats
         )
-        ids = form["module_ids"]
-        return Done(answer, ids[0] if len(ids) == 1 else None)
-
-    async def _create(self, target: Target, ctx: CourseContext) -> Done:
-        params = dict(target.params)
-        published = params.pop("published", None)
-        content = params.pop("content", None)
-        if isinstance(content, dict) and "title" in content:
-            key, value = await self._resolver.content(
-                ctx,
-                target.course_id,
-                str(params.get("type")),
-                str(content["title"]),
-                target.stats,
-                target.op.as_user,
-            )
-            params[key] = value
-        target.params = params
-
-        pending = self._previous.pending.get(target.op_id)
-        kind = target.op.op.split(".")[0]
-        if pending is not None and pending.get("floor") is not None:
-            floor = int(pending["floor"])
-        else:
-            floor = await self._floor(ctx, kind, target)
-        done = await self._sender.create(
-            target, floor, self._finder(target, floor), look_first=pending is not None
+        return Done(
+            answer, ids[0] if len(ids) == 1 else None, extra={"before": replaced}
         )
-        claims = self._previous.claimed.get((target.course_id, kind))
-        if claims is not None and done.object_id is not None:
-            claims.add(done.object_id)
-        if kind == "module":
-            ctx.module_floor = max(ctx.module_floor or 0, done.object_id or 0)
-        else:
-            ctx.item_floor = max(ctx.item_floor or 0, done.object_id or 0)
-        if published is not None and bool(done.result.get("published")) != published:
-            await self._publish_created(target, done, bool(published))
-        return done
-
-    async def _floor(self, ctx: CourseContext, kind: str, target: Target) -> int:
-        if ctx.module_floor is None or ctx.item_floor is None:
-            ctx.module_floor, ctx.item_floor = await recovery.floors(
-                self._client, target.course_id, target.stats, target.op.as_user
-            )
-        return ctx.module_floor if kind == "module" else ctx.item_floor
-
-    def _finder(
-        self, target: Target, floor: int
-    ) -> Callable[[], Awaitable[dict[str, Any] | None]]:
-        async def find() -> dict[str, Any] | None:
-            kind = target.op.op.split(".")[0]
-            claimed = self._previous.claimed.get((target.course_id, kind), ())
-            if target.op.op == "module.create":
-                return await recovery.find_module(
-                    self._client,
-                    target.course_id,
-                    target.params,
-                    floor,
-                    target.stats,
-                    target.op.as_user,
-                    claimed,
-                )
-            assert target.module_id is not None
-            return await recovery.find_item(
-                self._client,
-                target.course_id,
-                target.module_id,
-                target.params,
-                floor,
-                target.stats,
-                target.op.as_user,
-                claimed,
-            )
-
-        return find
-
-    async def _publish_created(
-        self, target: Target, done: Done, published: bool
-    ) -> None:
-        """Canvas ignores ``published`` on create: set it right after."""
-        spec = target.op.spec
-        assert spec.wrapper is not None and done.object_id is not None
-        if target.op.op == "module.create":
-            path = api_path(
-                "/courses/{course}/modules/{module}",
-                course=target.course_id,
-                module=done.object_id,
-            )
-        else:
-            assert target.module_id is not None
-            path = api_path(
-                "/courses/{course}/modules/{module}/items/{item}",
-                course=target.course_id,
-                module=target.module_id,
-                item=done.object_id,
-            )
-        answer = await self._client.request(
-            "PUT",
-            path,
-            form={spec.wrapper: {"published": published}},
-            as_user=target.op.as_user,
-            stats=target.stats,
-        )
-        done.result = answer
-        done.extra["steps"] = ["create", "publish" if published else "unpublish"]
 
     async def _fan_out(self, op: Operation, ctx: CourseContext) -> None:
         """Run ``"*"`` as one child per module or item, then the parent's line."""
@@ -465,6 +420,15 @@ class Executor:
                 course_id=course_id,
             )
         self._tally.count(record)
+        if (
+            self._skip_course
+            and status == "failed"
+            and parent is None
+            and op.course not in self._tally.halted
+        ):
+            self._tally.halted[op.course] = op_id
+        if self._on_outcome is not None:
+            self._on_outcome(record)
         log.debug(
             "operation",
             op_id=op_id,

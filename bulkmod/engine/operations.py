@@ -16,6 +16,7 @@ from typing import Any
 from bulkmod.client.errors import NetworkError, NotFoundError, ServerError
 from bulkmod.client.http import CanvasClient, Stats
 from bulkmod.client.urls import api_path
+from bulkmod.engine.before import cascades, fields_to_record, item_states
 from bulkmod.job.model import Operation, Safety
 
 
@@ -106,7 +107,17 @@ class Sender:
             shown = await self._client.request(
                 "GET", target.path(), as_user=target.op.as_user, stats=target.stats
             )
-            before = {key: shown.get(key) for key in target.params if key in shown}
+            keys = fields_to_record(spec.name, target.params)
+            before = {key: shown.get(key) for key in keys if key in shown}
+            if spec.name == "module.update" and cascades(target.params):
+                assert target.module_id is not None
+                before["items"] = await item_states(
+                    self._client,
+                    target.course_id,
+                    [target.module_id],
+                    target.stats,
+                    target.op.as_user,
+                )
         answer = await self._client.request(
             spec.method,
             target.path(),

@@ -33,6 +33,7 @@ one whose answer was lost (see :mod:`bulkmod.engine.journal`).
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from bulkmod.client.errors import ConflictError
@@ -40,10 +41,20 @@ from bulkmod.client.http import CanvasClient, Stats
 from bulkmod.client.urls import api_path
 
 
-async def floors(
+@dataclass
+class Survey:
+    """A course as the engine first sees it, before its first create there."""
+
+    module_floor: int
+    item_floor: int
+    #: Its modules then (without their items), by id.
+    modules: dict[int, dict[str, Any]]
+
+
+async def survey(
     client: CanvasClient, course_id: int, stats: Stats, as_user: str | None
-) -> tuple[int, int]:
-    """The highest module id and item id that exist in a course now."""
+) -> Survey:
+    """The highest module and item ids of a course now, and its modules."""
     path = api_path("/courses/{course}/modules", course=course_id)
     modules = await client.list_all(
         path, query={"include": ["items"]}, as_user=as_user, stats=stats
@@ -58,7 +69,13 @@ async def floors(
                 path + f"/{int(module['id'])}/items", as_user=as_user, stats=stats
             )
         item_floor = max([item_floor, *(int(item["id"]) for item in items)])
-    return module_floor, item_floor
+    kept = {
+        int(module["id"]): {
+            key: value for key, value in module.items() if key != "items"
+        }
+        for module in modules
+    }
+    return Survey(module_floor, item_floor, kept)
 
 
 async def find_module(

@@ -41,6 +41,9 @@ class CourseContext:
     #: object created from now on has a higher id (Canvas ids only grow).
     module_floor: int | None = None
     item_floor: int | None = None
+    #: The course's modules before this run's first create in it, by id
+    #: (kept true through this run's deletes and renames).
+    modules_before: dict[int, dict[str, Any]] | None = None
 
 
 class Resolver:

@@ -1,4 +1,11 @@
-"""A whole run: from a checked job to its results file and exit status."""
+"""A whole run: from a checked job to its results file and exit status.
+
+Against a Canvas that is not loopback (or with ``--confirm``), the run first
+goes through :mod:`bulkmod.preflight`, then runs the job's first course alone
+(the canary lane) and stops if the token lacks a permission there, before
+the other courses start. ``--pilot N`` runs only the first N courses; the
+brakes of :mod:`bulkmod.engine.brakes` stop a run that goes wrong.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +13,18 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
+from bulkmod import preflight
 from bulkmod.client.errors import CanvasError, UnauthorizedError
 from bulkmod.client.http import CanvasClient
 from bulkmod.engine import progress, summary
+from bulkmod.engine.brakes import FailureBrake, FailureLimit
 from bulkmod.engine.execute import Executor
 from bulkmod.engine.journal import Journal, JournalError, read_previous
 from bulkmod.engine.refs import RefTable
@@ -24,6 +33,7 @@ from bulkmod.engine.tally import Tally
 from bulkmod.job.model import Operation
 from bulkmod.job.reader import read_operations
 from bulkmod.job.validate import JobSummary
+from bulkmod.preflight import JobScan, scan_job
 from bulkmod.target import Target
 
 log = structlog.get_logger("bulkmod.run")
@@ -45,6 +55,20 @@ class RunSettings:
     #: Seconds of nothing but network failures before the run stops.
     outage_limit: float = 300.0
     show_progress: bool = True
+    #: Ask before the first write even on a loopback Canvas (``--confirm``).
+    confirm: bool = False
+    #: Go on without asking (``--yes``).
+    yes: bool = False
+    #: Where the confirmation is read from; None is the process's stdin.
+    stdin: TextIO | None = None
+    #: Run only the job's first N courses (``--pilot N``).
+    pilot: int | None = None
+    #: Stop the run once this many operations failed (``--max-failures``).
+    max_failures: FailureLimit | None = None
+    #: ``continue`` or ``skip-course`` (``--on-failure``).
+    on_failure: str = "continue"
+    #: What a ``module.create`` of a name the course has does (``--existing``).
+    existing: str = "warn"
 
 
 def default_results(job: Path) -> Path:
@@ -72,6 +96,27 @@ async def run_job(job: JobSummary, target: Target, settings: RunSettings) -> int
             print(f"bulkmod: cannot reach Canvas: {err.message}", file=sys.stderr)
             return EXIT_STOPPED
         who = _who(user)
+        guarded = settings.confirm or not target.loopback
+        scan = scan_job(Path(job.path)) if guarded or settings.pilot else None
+        if guarded:
+            assert scan is not None
+            text = preflight.describe(
+                job, scan, who=who, base_url=target.base_url, pilot=settings.pilot
+            )
+            stdin = settings.stdin if settings.stdin is not None else sys.stdin
+            if not await preflight.confirm(
+                text, yes=settings.yes, stdin=stdin, stderr=sys.stderr
+            ):
+                return EXIT_INVALID
+            try:
+                problem = await preflight.check_as_users(client, scan.as_users)
+            except CanvasError as err:
+                print(f"bulkmod: cannot check as_user: {err.message}", file=sys.stderr)
+                return EXIT_STOPPED
+            if problem is not None:
+                log.error("as_user refused", reason=problem)
+                print(f"bulkmod: stopped: {problem}", file=sys.stderr)
+                return EXIT_STOPPED
         try:
             journal, resuming = Journal.open(
                 settings.results,
@@ -84,8 +129,11 @@ async def run_job(job: JobSummary, target: Target, settings: RunSettings) -> int
         except JournalError as err:
             print(f"bulkmod: {err}", file=sys.stderr)
             return EXIT_INVALID
+        plan = _Plan(scan, guarded, settings.pilot)
         try:
-            return await _run(job, target, settings, client, journal, resuming, who)
+            return await _run(
+                job, target, settings, client, journal, resuming, who, plan
+            )
         finally:
             journal.close()
 
@@ -98,6 +146,7 @@ async def _run(
     journal: Journal,
     resuming: bool,
     who: str,
+    plan: _Plan,
 ) -> int:
     previous = read_previous(journal.path, job.referenced) if resuming else None
     refs = RefTable(job.referenced)
@@ -111,6 +160,13 @@ async def _run(
         scheduler.stop()
         refs.abandon()
 
+    brake = FailureBrake(settings.max_failures) if settings.max_failures else None
+
+    def watch(record: dict[str, Any]) -> None:
+        reason = brake.note(record) if brake is not None else None
+        if reason is not None:
+            stop(reason)
+
     executor = Executor(
         client,
         journal,
@@ -122,6 +178,9 @@ async def _run(
         outage_limit=settings.outage_limit,
         sleep=asyncio.sleep,
         timeout=settings.timeout,
+        existing_policy=settings.existing,
+        skip_course_on_failure=settings.on_failure == "skip-course",
+        on_outcome=watch,
     )
     scheduler = Scheduler(executor, refs, concurrency=settings.concurrency)
     log.info(
@@ -142,12 +201,14 @@ async def _run(
             progress.show(tally) if settings.show_progress else asyncio.sleep(0)
         )
         try:
-            await scheduler.run(_operations(Path(job.path)))
+            await _schedule(scheduler, tally, plan, Path(job.path), who, stop)
         finally:
             shown.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await shown
 
+    if plan.pilot is not None and not tally.stopped:
+        tally.pilot_note = _pilot_note(plan)
     print(summary.render(tally, str(journal.path)), file=sys.stderr)
     if tally.stopped:
         return EXIT_STOPPED
@@ -156,10 +217,98 @@ async def _run(
     return EXIT_OK
 
 
-def _operations(path: Path) -> Iterator[Operation]:
+@dataclass
+class _Plan:
+    """Which courses run, and whether the first runs alone (the canary)."""
+
+    scan: JobScan | None
+    canary: bool
+    pilot: int | None
+
+    def courses(self) -> set[str] | None:
+        """The courses that run, or None for all of them."""
+        if self.pilot is None or self.scan is None:
+            return None
+        return set(self.scan.courses[: self.pilot])
+
+    def first(self) -> str | None:
+        """The canary course, or None when there is no canary lane."""
+        if not self.canary or self.scan is None or not self.scan.courses:
+            return None
+        return self.scan.courses[0]
+
+
+async def _schedule(
+    scheduler: Scheduler,
+    tally: Tally,
+    plan: _Plan,
+    path: Path,
+    who: str,
+    stop: Callable[[str], None],
+) -> None:
+    """Run the job: the canary course alone first, when asked, then the rest."""
+    courses = plan.courses()
+    first = plan.first()
+    if first is None:
+        await scheduler.run(_operations(path, courses))
+        return
+
+    alone: set[str] = set()
+    await scheduler.run(_canary(path, first, alone))
+    if tally.stopped:
+        return
+    refusal = _canary_refusal(tally, first, who)
+    if refusal is not None:
+        stop(refusal)
+        return
+    rest = (op for op in _operations(path, courses) if op.id not in alone)
+    await scheduler.run(rest)
+
+
+def _operations(path: Path, courses: set[str] | None = None) -> Iterator[Operation]:
     for entry in read_operations(path):
-        if isinstance(entry, Operation):
+        if isinstance(entry, Operation) and (
+            courses is None or entry.course in courses
+        ):
             yield entry
+
+
+def _canary(path: Path, course: str, taken: set[str]) -> Iterator[Operation]:
+    """The first course's operations, up to one that needs another course's."""
+    for op in _operations(path, {course}):
+        if any(needed not in taken for needed in op.refs()):
+            # It waits for an operation of another course, which runs later.
+            return
+        taken.add(op.id)
+        yield op
+
+
+def _canary_refusal(tally: Tally, course: str, who: str) -> str | None:
+    """Why the run must stop after the canary course, or None."""
+    for (kind, message), group in tally.errors.items():
+        if kind == "unauthorized":
+            example = group.examples[0] if group.examples else "an operation"
+            return (
+                f"the token's user, {who}, may not do what the job asks in "
+                f"course {course} (the first course, run alone): {example} "
+                f"failed: {message}. No other course was started; give the "
+                "user that permission, or use another token, then run the same "
+                "command again"
+            )
+    return None
+
+
+def _pilot_note(plan: _Plan) -> str:
+    assert plan.scan is not None and plan.pilot is not None
+    total = len(plan.scan.courses)
+    ran = min(plan.pilot, total)
+    if ran >= total:
+        return f"pilot: the first {ran} courses are every course of the job"
+    return (
+        f"pilot: ran the first {ran} of {total} courses; to do the other "
+        f"{total - ran}, run the same command without --pilot (it resumes: "
+        "what ended ok is not sent again)"
+    )
 
 
 def _who(user: Any) -> str:

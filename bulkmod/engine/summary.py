@@ -9,6 +9,10 @@ from bulkmod.engine.tally import Tally
 #: Error groups listed in the summary; the results file has them all.
 _GROUPS_SHOWN = 10
 
+#: Courses stopped by a failure that the summary names; the results file has
+#: them all.
+_HALTED_SHOWN = 50
+
 
 def render(tally: Tally, results: str) -> str:
     """The end-of-run summary: counts, failures by error, time and rate."""
@@ -44,6 +48,15 @@ def render(tally: Tally, results: str) -> str:
             lines.append(f"         e.g. {', '.join(group.examples)}")
         if len(ranked) > _GROUPS_SHOWN:
             lines.append(f"  ... {len(ranked) - _GROUPS_SHOWN} more kinds of error")
+    if tally.halted:
+        lines.append(
+            f"courses stopped after a failure (--on-failure skip-course): "
+            f"{len(tally.halted)}; their later operations were not sent"
+        )
+        for course, op_id in list(tally.halted.items())[:_HALTED_SHOWN]:
+            lines.append(f"  course {course}: after {op_id} failed")
+        if len(tally.halted) > _HALTED_SHOWN:
+            lines.append(f"  ... {len(tally.halted) - _HALTED_SHOWN} more courses")
     rate = tally.requests / elapsed if elapsed > 0 else 0.0
     lines.append(
         f"{tally.requests} requests in {elapsed:.1f} s ({rate:.1f}/s), "
@@ -51,5 +64,7 @@ def render(tally: Tally, results: str) -> str:
     )
     if tally.stop_reason:
         lines.append(f"stopped: {tally.stop_reason}")
+    if tally.pilot_note:
+        lines.append(tally.pilot_note)
     lines.append(f"results: {results}")
     return "\n".join(lines)

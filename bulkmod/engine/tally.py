@@ -38,6 +38,11 @@ class Tally:
     adopted: int = 0
     resumed: int = 0
     stop_reason: str | None = None
+    #: Courses stopped by ``--on-failure skip-course``: course -> the id of
+    #: the operation whose failure stopped it.
+    halted: dict[str, str] = field(default_factory=dict)
+    #: Set when the run ended after the pilot courses (``--pilot``).
+    pilot_note: str | None = None
 
     @property
     def stopped(self) -> bool:

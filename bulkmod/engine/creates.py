@@ -1,0 +1,227 @@
+"""Running a create: content by title, the id floor, existing names, publishing.
+
+A ``module.create`` or ``item.create`` with its ids resolved goes through
+here: a content title becomes the item's ``content_id`` or ``page_url``; the
+course is surveyed once (its id floors for :mod:`bulkmod.engine.recovery`,
+its modules for :mod:`bulkmod.engine.existing`); the create is sent, or found
+after a lost answer, or (for a module whose name is already there) handled
+as ``--existing`` says; and ``published``, which Canvas ignores on create, is
+set right after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from bulkmod.client.errors import ConflictError
+from bulkmod.client.http import CanvasClient
+from bulkmod.client.urls import api_path
+from bulkmod.engine import existing, recovery
+from bulkmod.engine.journal import Previous
+from bulkmod.engine.operations import Done, Sender, Target
+from bulkmod.engine.resolve import CourseContext, Resolver
+
+log = structlog.get_logger("bulkmod.run")
+
+
+class Skipped(Exception):
+    """An operation the run chose not to send: recorded ``skipped``."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+class Creator:
+    """Carry out ``module.create`` and ``item.create``."""
+
+    def __init__(
+        self,
+        client: CanvasClient,
+        sender: Sender,
+        resolver: Resolver,
+        previous: Previous,
+        *,
+        existing_policy: str = "warn",
+    ) -> None:
+        if existing_policy not in existing.EXISTING:
+            raise ValueError(f"existing_policy must be one of {existing.EXISTING}")
+        self._client = client
+        self._sender = sender
+        self._resolver = resolver
+        self._previous = previous
+        self._policy = existing_policy
+
+    async def create(self, target: Target, ctx: CourseContext) -> Done:
+        """Create the object of ``target`` (or take the one already there)."""
+        asked = dict(target.params)
+        params = dict(target.params)
+        published = params.pop("published", None)
+        content = params.pop("content", None)
+        if isinstance(content, dict) and "title" in content:
+            key, value = await self._resolver.content(
+                ctx,
+                target.course_id,
+                str(params.get("type")),
+                str(content["title"]),
+                target.stats,
+                target.op.as_user,
+            )
+            params[key] = value
+        target.params = params
+
+        pending = self._previous.pending.get(target.op_id)
+        kind = target.op.op.split(".")[0]
+        needs_names = kind == "module" and self._policy != "duplicate"
+        if (
+            ctx.module_floor is None
+            or ctx.item_floor is None
+            or (needs_names and ctx.modules_before is None)
+        ):
+            await self._survey(ctx, target)
+        if pending is not None and pending.get("floor") is not None:
+            floor = int(pending["floor"])
+        else:
+            floor = (ctx.module_floor if kind == "module" else ctx.item_floor) or 0
+
+        there: list[dict[str, Any]] = []
+        if needs_names and ctx.modules_before is not None:
+            there = existing.same_name(ctx.modules_before, params.get("name"), floor)
+        if there and self._policy != "warn":
+            return self._settle_existing(target, there, asked)
+
+        done = await self._sender.create(
+            target, floor, self._finder(target, floor), look_first=pending is not None
+        )
+        claims = self._previous.claimed.get((target.course_id, kind))
+        if claims is not None and done.object_id is not None:
+            claims.add(done.object_id)
+        if kind == "module":
+            ctx.module_floor = max(ctx.module_floor or 0, done.object_id or 0)
+        else:
+            ctx.item_floor = max(ctx.item_floor or 0, done.object_id or 0)
+        if "position" in params:
+            # Undo moves the object to the end before deleting it, so that
+            # the siblings this insert shifted move back.
+            done.extra["inserted_at"] = params["position"]
+        if there:
+            done.extra["existing"] = [int(module["id"]) for module in there]
+            log.warning(
+                "module name exists",
+                op_id=target.op_id,
+                course=target.course_id,
+                name=params.get("name"),
+                existing=done.extra["existing"],
+                created=done.object_id,
+            )
+        if published is not None and bool(done.result.get("published")) != published:
+            await self._publish_created(target, done, bool(published))
+        return done
+
+    def _settle_existing(
+        self, target: Target, there: list[dict[str, Any]], asked: dict[str, Any]
+    ) -> Done:
+        """``--existing skip`` or ``adopt`` for a module name already there."""
+        names = existing.describe(there)
+        if self._policy == "skip":
+            raise Skipped(
+                "conflict",
+                f"course {target.course_id} already has module {names}; "
+                "--existing skip left it as it is and created none",
+            )
+        if len(there) > 1:
+            raise ConflictError(
+                f"course {target.course_id} already has {len(there)} modules of "
+                f"that name ({names}); --existing adopt cannot tell which to "
+                "take: name one by id in the lines that need it"
+            )
+        module = there[0]
+        differs = existing.differences(asked, module)
+        log.info(
+            "module adopted",
+            op_id=target.op_id,
+            course=target.course_id,
+            module=module["id"],
+            differs=sorted(differs),
+        )
+        return Done(
+            dict(module),
+            int(module["id"]),
+            extra={"adopted_existing": True, "differs": differs},
+        )
+
+    async def _survey(self, ctx: CourseContext, target: Target) -> None:
+        found = await recovery.survey(
+            self._client, target.course_id, target.stats, target.op.as_user
+        )
+        if ctx.module_floor is None or ctx.item_floor is None:
+            ctx.module_floor, ctx.item_floor = found.module_floor, found.item_floor
+        else:
+            ctx.module_floor = max(ctx.module_floor, found.module_floor)
+            ctx.item_floor = max(ctx.item_floor, found.item_floor)
+        if ctx.modules_before is None:
+            ctx.modules_before = found.modules
+
+    def _finder(
+        self, target: Target, floor: int
+    ) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+        async def find() -> dict[str, Any] | None:
+            kind = target.op.op.split(".")[0]
+            claimed = self._previous.claimed.get((target.course_id, kind), ())
+            if target.op.op == "module.create":
+                return await recovery.find_module(
+                    self._client,
+                    target.course_id,
+                    target.params,
+                    floor,
+                    target.stats,
+                    target.op.as_user,
+                    claimed,
+                )
+            assert target.module_id is not None
+            return await recovery.find_item(
+                self._client,
+                target.course_id,
+                target.module_id,
+                target.params,
+                floor,
+                target.stats,
+                target.op.as_user,
+                claimed,
+            )
+
+        return find
+
+    async def _publish_created(
+        self, target: Target, done: Done, published: bool
+    ) -> None:
+        """Canvas ignores ``published`` on create: set it right after."""
+        spec = target.op.spec
+        assert spec.wrapper is not None and done.object_id is not None
+        if target.op.op == "module.create":
+            path = api_path(
+                "/courses/{course}/modules/{module}",
+                course=target.course_id,
+                module=done.object_id,
+            )
+        else:
+            assert target.module_id is not None
+            path = api_path(
+                "/courses/{course}/modules/{module}/items/{item}",
+                course=target.course_id,
+                module=target.module_id,
+                item=done.object_id,
+            )
+        answer = await self._client.request(
+            "PUT",
+            path,
+            form={spec.wrapper: {"published": published}},
+            as_user=target.op.as_user,
+            stats=target.stats,
+        )
+        done.result = answer
+        done.extra["steps"] = ["create", "publish" if published else "unpublish"]
