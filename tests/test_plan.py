@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 import structlog
@@ -547,3 +548,31 @@ async def test_refused_token_stops_with_3(sandbox: Sandbox, tmp_path: Path) -> N
     )
     assert status == 3
     assert out.getvalue() == ""
+
+
+async def test_existing_module_name_is_a_warning(
+    sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """A module.create under a name the course has is warned of, not a problem."""
+    headers = {"Authorization": "Bearer sandbox-token"}
+    url = f"{sandbox.base_url}/api/v1/courses/1/modules"
+    async with http.post(url, data={"module[name]": "Week 1"}, headers=headers) as r:
+        existing = (await r.json())["id"]
+    job = write_job(
+        tmp_path / "job.jsonl",
+        [
+            {"op": "module.create", "course": 1, "params": {"name": "Week 1"}},
+            {"op": "module.create", "course": 1, "params": {"name": "Week 2"}},
+        ],
+    )
+    out = io.StringIO()
+    status = await plan_job(
+        check_job(job), Target(sandbox.base_url, TOKEN), fmt="json", out=out
+    )
+    plan = orjson.loads(out.getvalue())
+    assert status == 0
+    assert plan["problem_count"] == 0
+    assert plan["warning_count"] == 1
+    assert plan["warnings"][0]["line"] == 1
+    assert plan["warnings"][0]["type"] == "exists"
+    assert str(existing) in plan["warnings"][0]["message"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bulkmod.plan.tally import CHANGES, CourseCounts, PlanResult
+from bulkmod.plan.tally import CHANGES, CourseCounts, PlanProblem, PlanResult
 
 #: The widest course column; longer SIS ids are cut with "...".
 _COURSE_WIDTH = 32
@@ -34,6 +34,8 @@ def to_json(result: PlanResult, where: Where) -> dict[str, Any]:
         "totals": {"courses": len(result.courses), **totals},
         "problem_count": result.problem_count,
         "problems": [problem.to_json() for problem in result.problems],
+        "warning_count": result.warning_count,
+        "warnings": [warning.to_json() for warning in result.warnings],
     }
 
 
@@ -104,14 +106,19 @@ def _cut(course: str) -> str:
 
 
 def _problems(result: PlanResult, job: str) -> list[str]:
-    if not result.problem_count:
+    return _listed("problems", result.problems, result.problem_count, job) + _listed(
+        "warnings", result.warnings, result.warning_count, job
+    )
+
+
+def _listed(title: str, kept: list[PlanProblem], count: int, job: str) -> list[str]:
+    if not count:
         return []
-    lines = ["", "problems (file:line: id: type: message)"]
-    for problem in result.problems:
+    lines = ["", f"{title} (file:line: id: type: message)"]
+    for problem in kept:
         lines.append(
             f"  {job}:{problem.line}: {problem.id}: {problem.type}: {problem.message}"
         )
-    more = result.problem_count - len(result.problems)
-    if more > 0:
-        lines.append(f"  ... and {more} more")
+    if count > len(kept):
+        lines.append(f"  ... and {count - len(kept)} more")
     return lines

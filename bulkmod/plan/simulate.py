@@ -168,6 +168,19 @@ class Planner:
         name = params.get("name")
         if rules.is_blank(name):
             raise Cannot("invalid_input", "missing module name")
+        there = [module.id for module in step.view.named(str(name)) if module.id > 0]
+        if there:
+            ids = ", ".join(str(module_id) for module_id in there)
+            self.result.warning(
+                PlanProblem(
+                    step.op.line,
+                    step.op_id,
+                    step.op.course,
+                    "exists",
+                    f"the course already has a module named {name!r} ({ids}); "
+                    "a run creates another unless --existing adopt or skip",
+                )
+            )
         module_id = self._new_id()
         drops = step.view.create_module(module_id, str(name), step.op.line, params)
         self._dropped(step, drops)

@@ -87,6 +87,10 @@ class PlanResult:
     courses: dict[str, CourseCounts] = field(default_factory=dict)
     problems: list[PlanProblem] = field(default_factory=list)
     problem_count: int = 0
+    #: Things a run can do but the admin should know first: ``exists``, a
+    #: module created under a name the course already has.
+    warnings: list[PlanProblem] = field(default_factory=list)
+    warning_count: int = 0
     operations: int = 0
 
     def course(self, course: str) -> CourseCounts:
@@ -102,6 +106,12 @@ class PlanResult:
         self.course(problem.course).problems += 1
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(problem)
+
+    def warning(self, warning: PlanProblem) -> None:
+        """Record a warning (the first :data:`MAX_PROBLEMS` are kept)."""
+        self.warning_count += 1
+        if len(self.warnings) < MAX_PROBLEMS:
+            self.warnings.append(warning)
 
     def totals(self) -> CourseCounts:
         """The counts of every course added up."""
