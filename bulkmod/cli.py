@@ -324,10 +324,10 @@ def _from_export(args: argparse.Namespace) -> int:
         export = read_export(args.export)
         courses = parse_course_list(args.courses)
         shift = parse_shift(args.shift_dates, export) if args.shift_dates else None
+        lines = build_job(export, courses, shift_days=shift)
     except (ValueError, OSError) as err:
         print(f"bulkmod: {err}", file=sys.stderr)
         return EXIT_INVALID
-    lines = build_job(export, courses, shift_days=shift)
     if args.output is None:
         write_job(lines, sys.stdout.buffer)
         sys.stdout.flush()

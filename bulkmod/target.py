@@ -42,16 +42,23 @@ class Target:
 
 
 def read_token(token_file: Path | None) -> str:
-    """The access token from ``--token-file`` or ``CANVAS_TOKEN``."""
+    """The access token from ``--token-file`` or ``CANVAS_TOKEN``.
+
+    White space around it is dropped. A token with white space, control
+    characters or letters outside ASCII inside it is refused: no Canvas
+    token has them, and an HTTP header cannot carry some of them.
+    """
     if token_file is not None:
         try:
             token = token_file.read_text(encoding="utf-8").strip()
-        except OSError as err:
+        except (OSError, UnicodeDecodeError) as err:
+            reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
             raise TargetError(
-                f"{token_file}: cannot read the token file ({err.strerror})"
+                f"{token_file}: cannot read the token file ({reason})"
             ) from None
         if not token:
             raise TargetError(f"{token_file}: the token file is empty")
+        _check_token(token, f"the token in {token_file}")
         return token
     token = os.environ.get("CANVAS_TOKEN", "").strip()
     if not token:
@@ -59,7 +66,22 @@ def read_token(token_file: Path | None) -> str:
             "no access token: set CANVAS_TOKEN or pass --token-file FILE "
             "(a file holding only the token)"
         )
+    _check_token(token, "the token in CANVAS_TOKEN")
     return token
+
+
+def _check_token(token: str, source: str) -> None:
+    # The message never quotes the token, not even a part of it.
+    if any(char.isspace() for char in token):
+        raise TargetError(
+            f"{source} has white space inside it; a Canvas token is one word: "
+            "copy it again, whole"
+        )
+    if not (token.isascii() and token.isprintable()):
+        raise TargetError(
+            f"{source} has characters no Canvas token has (control characters "
+            "or letters outside ASCII); copy it again, whole"
+        )
 
 
 def base_url_from(flag: str | None) -> str | None:

@@ -12,8 +12,11 @@ request again may help (``retryable``) and which result error type it is::
     ├── ConflictError            conflict           409, or a selector matched many
     ├── ServerError              server_error       5xx; keeps Retry-After
     └── NetworkError             network            no usable answer: refused,
-                                                    reset, dropped, timed out,
-                                                    not JSON, redirected
+        │                                           reset, dropped, timed out,
+        │                                           not JSON, redirected
+        └── BadAnswerError       network            an answer Canvas would not
+                                                    give: wrong JSON shape, bad
+                                                    id, too large, endless pages
 
 Status trouble (an answer Canvas meant) and transport trouble (no answer, or
 one Canvas did not write) are never mixed: the second is always a
@@ -40,6 +43,10 @@ _TAG = re.compile(r"<[^>]*>")
 
 #: How much of a body that is not Canvas JSON is quoted back to the user.
 _QUOTE_LIMIT = 200
+
+#: How much of the words of Canvas's error body is kept in a message: enough
+#: for any message Canvas writes, not a whole document a proxy sent.
+MESSAGE_LIMIT = 500
 
 
 class CanvasError(Exception):
@@ -136,6 +143,16 @@ class NetworkError(CanvasError):
     retryable = True
 
 
+class BadAnswerError(NetworkError):
+    """An answer came back that Canvas would not give; sending again won't help.
+
+    The request may have run all the same (a create whose answer lacked its
+    id may have made the object), so it is treated as a lost answer.
+    """
+
+    retryable = False
+
+
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """Return the value of header ``name`` in any letter case, or None."""
     wanted = name.lower()
@@ -181,7 +198,21 @@ def parse_body(body_text: str) -> Any:
 
 
 def canvas_message(body: Any) -> str:
-    """Pull the human words out of any of Canvas's error body shapes."""
+    """Pull the human words out of any of Canvas's error body shapes.
+
+    Words past :data:`MESSAGE_LIMIT` characters are cut, and the cut is said.
+    """
+    return cut(_words(body), MESSAGE_LIMIT)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters and a note that it was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [cut: {len(text)} characters in all]"
+
+
+def _words(body: Any) -> str:
     if isinstance(body, str):
         # Gateways answer with HTML pages: keep their words, not their markup.
         text = " ".join(_TAG.sub(" ", body).split())

@@ -5,6 +5,12 @@ It sends each request under the token's pacer, re-sends throttled requests
 backoff when the caller allows it, follows pages of list answers, and turns
 every other answer into an error of :mod:`bulkmod.client.errors`.
 
+What a server may send is bounded: an answer body of more than
+:data:`MAX_BODY` bytes, a list of more than :data:`MAX_PAGES` pages or
+:data:`MAX_LIST_BYTES` bytes in all, is refused with a
+:class:`~bulkmod.client.errors.BadAnswerError`, and so is an answer whose
+shape is not the one asked for (see :mod:`bulkmod.client.shapes`).
+
 The access token lives only in the Authorization header: never in a URL, a
 log event, a repr or an error message.
 """
@@ -25,6 +31,7 @@ import yarl
 
 from bulkmod import __version__
 from bulkmod.client.errors import (
+    BadAnswerError,
     CanvasError,
     NetworkError,
     ServerError,
@@ -33,8 +40,16 @@ from bulkmod.client.errors import (
     header,
     is_throttle_answer,
 )
-from bulkmod.client.pacing import Pacer
+from bulkmod.client.limits import (
+    MAX_BODY,
+    MAX_LIST_BYTES,
+    MAX_PAGES,
+    read_capped,
+    size_text,
+)
+from bulkmod.client.pacing import COST_RANGE, REMAINING_RANGE, Pacer, quota_number
 from bulkmod.client.params import encode
+from bulkmod.client.shapes import checked_entries, checked_object
 from bulkmod.client.urls import api_url, next_page, normalize_base_url
 
 _log = structlog.get_logger("bulkmod.client")
@@ -77,6 +92,8 @@ class _Answer:
     body: Any
     #: Every Link header of the answer, joined.
     links: str
+    #: Bytes of the body as it came.
+    size: int
 
 
 class CanvasClient:
@@ -99,11 +116,16 @@ class CanvasClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         max_throttled: int = DEFAULT_MAX_THROTTLED,
+        max_body: int = MAX_BODY,
+        max_pages: int = MAX_PAGES,
+        max_list_bytes: int = MAX_LIST_BYTES,
     ) -> None:
         if not token or any(c.isspace() for c in token):
             raise ValueError("the access token is empty or has white space in it")
         if timeout <= 0 or max_retries < 0 or max_throttled < 0:
             raise ValueError("timeout must be positive and retry limits not negative")
+        if min(max_body, max_pages, max_list_bytes) < 1:
+            raise ValueError("the limits on answer sizes and pages must be positive")
 
         self._base_url = normalize_base_url(
             base_url, allow_insecure_http=allow_insecure_http
@@ -112,6 +134,9 @@ class CanvasClient:
         self._timeout = timeout
         self._max_retries = max_retries
         self._max_throttled = max_throttled
+        self._max_body = max_body
+        self._max_pages = max_pages
+        self._max_list_bytes = max_list_bytes
         self._pacer = (
             pacer if pacer is not None else Pacer(max_rate=max_rate, sleep=sleep)
         )
@@ -155,17 +180,22 @@ class CanvasClient:
         as_user: str | None = None,
         retry: bool = True,
         stats: Stats | None = None,
+        kind: str | None = None,
     ) -> Any:
         """Send one request to ``path`` under ``/api/v1``; return its JSON answer.
 
         ``form`` is sent form-encoded in Canvas's bracket form, ``query`` in
         the URL, ``as_user`` as ``as_user_id``. Throttled answers are always
         sent again; server and network failures only when ``retry`` is true
-        (up to ``max_retries``). Raise a :class:`CanvasError` otherwise.
+        (up to ``max_retries``). Raise a :class:`CanvasError` otherwise. With
+        ``kind`` ("module"), the answer must be a JSON object with a Canvas
+        id, else :class:`BadAnswerError` (not sent again: it may have run).
         """
         url = self._url(path, query, as_user)
         data = _form_body(form)
         answer = await self._send(method, url, data, retry=retry, stats=stats)
+        if kind is not None:
+            return checked_object(answer.body, kind, f"{method} {url.path}")
         return answer.body
 
     async def list_all(
@@ -175,28 +205,37 @@ class CanvasClient:
         query: dict[str, Any] | None = None,
         as_user: str | None = None,
         stats: Stats | None = None,
+        kind: str | None = None,
     ) -> list[Any]:
         """GET every page of the list at ``path`` and return them joined.
 
         Pages are followed through ``Link: rel="next"`` as Canvas gives them;
-        a next page on another origin, or outside the API, is refused.
+        a next page on another origin, or outside the API, is refused, and so
+        is a list past ``max_pages`` pages or ``max_list_bytes`` bytes. With
+        ``kind`` ("module"), every entry must be a JSON object with a Canvas
+        id (a page: with a ``url``), else :class:`BadAnswerError`.
         """
         asked = dict(query or {})
         asked["per_page"] = PER_PAGE
         url = self._url(path, asked, as_user)
         seen = {str(url)}
         items: list[Any] = []
+        pages = 0
+        size = 0
 
         while True:
             answer = await self._send("GET", url, None, retry=True, stats=stats)
-            if not isinstance(answer.body, list):
-                raise NetworkError(
+            if kind is not None:
+                checked_entries(answer.body, kind, f"GET {url.path}")
+            elif not isinstance(answer.body, list):
+                raise BadAnswerError(
                     f"Canvas answered GET {url.path} with something other than "
                     "a list; check that the base URL points at Canvas",
                     body=answer.body,
-                    retryable=False,
                 )
             items.extend(answer.body)
+            pages += 1
+            size += answer.size
 
             try:
                 following = next_page(url, answer.links, as_user=as_user)
@@ -206,6 +245,12 @@ class CanvasClient:
                 ) from None
             if following is None:
                 return items
+            if pages >= self._max_pages or size > self._max_list_bytes:
+                raise BadAnswerError(
+                    f"Canvas's list at {url.path} went on past {pages} pages "
+                    f"({size_text(size)}), more than any course holds; check that "
+                    "the base URL points at Canvas"
+                )
             if str(following) in seen:
                 raise NetworkError(
                     f"Canvas's pages of {url.path} lead back to a page already "
@@ -307,11 +352,15 @@ class CanvasClient:
                 session, method, url, data
             )
             text = raw.decode("utf-8", errors="replace")
-            cost = _number(header(headers, "X-Request-Cost"))
-            remaining = _number(header(headers, "X-Rate-Limit-Remaining"))
+            cost = quota_number(header(headers, "X-Request-Cost"), COST_RANGE)
+            remaining = quota_number(
+                header(headers, "X-Rate-Limit-Remaining"), REMAINING_RANGE
+            )
             throttled = is_throttle_answer(status, text)
-            self._pacer.release(cost=cost, remaining=remaining, throttled=throttled)
+            # Counted as released before the call: should it fail, releasing
+            # once more below would count a request that is not running.
             released = True
+            self._pacer.release(cost=cost, remaining=remaining, throttled=throttled)
         except NetworkError as err:
             _log.debug(
                 "canvas.request",
@@ -341,7 +390,7 @@ class CanvasClient:
 
         if not 200 <= status < 300:
             raise error_from_answer(status, headers, text)
-        return _Answer(_json_body(method, url, status, raw), links)
+        return _Answer(_json_body(method, url, status, raw), links, len(raw))
 
     async def _exchange(
         self,
@@ -360,7 +409,10 @@ class CanvasClient:
                 allow_redirects=False,
             ) as resp:
                 links = ",".join(resp.headers.getall("Link", []))
-                return resp.status, resp.headers, links, await resp.read()
+                raw = await read_capped(resp, self._max_body)
+                if raw is None:
+                    raise self._too_large(method, url, resp.status)
+                return resp.status, resp.headers, links, raw
         except TimeoutError:
             raise NetworkError(
                 f"Canvas did not answer {method} {url.path} within "
@@ -368,6 +420,14 @@ class CanvasClient:
             ) from None
         except aiohttp.ClientError as err:
             raise _transport_error(method, url, err) from None
+
+    def _too_large(self, method: str, url: yarl.URL, status: int) -> BadAnswerError:
+        return BadAnswerError(
+            f"the answer to {method} {url.path} ({status}) is larger than "
+            f"{size_text(self._max_body)}, more than Canvas sends; check that the "
+            "base URL points at Canvas",
+            status=status,
+        )
 
     def _backoff(self, failures: int, retry_after: float | None) -> float:
         ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2.0 ** min(failures - 1, 16))
@@ -393,15 +453,6 @@ def _form_body(form: dict[str, Any] | None) -> bytes | None:
     if not form:
         return None
     return urllib.parse.urlencode(encode(form)).encode("ascii")
-
-
-def _number(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
 
 
 def _json_body(method: str, url: yarl.URL, status: int, raw: bytes) -> Any:

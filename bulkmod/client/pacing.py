@@ -26,6 +26,13 @@ the rate recovers step by step with each answer that was not throttled.
 Without the headers (a Canvas without the throttle) the pacer keeps a fixed
 number of requests running and paces only to ``max_rate``.
 
+Header values are not trusted blindly: a value that is not a finite number is
+ignored, and one outside :data:`COST_RANGE` or :data:`REMAINING_RANGE` is
+moved to the nearer end of it. Whatever the headers said, one request waits
+at most :data:`MAX_WAIT` seconds for room while none of the token's requests
+is running, and the paced rate never falls below one start per
+:data:`MAX_WAIT` seconds (unless ``max_rate`` asks for slower).
+
 The pacer belongs to one event loop and is not thread-safe. Its waits use
 the loop's clock; ``clock`` must agree with it (the default does).
 """
@@ -72,6 +79,35 @@ SLOWEST = 1 / 16
 RECOVERY_STEP = 0.05
 #: The paced rate is renewed only when it moves by more than this share.
 RATE_HYSTERESIS = 0.2
+#: Longest wait for room while nothing is running: past it one request goes,
+#: and its answer tells the pacer afresh what the bucket holds. Canvas's own
+#: bucket empties from full in 60 s at its default leak.
+MAX_WAIT = 60.0
+#: ``X-Request-Cost`` kept within this range. Canvas charges CPU and database
+#: seconds, well under one unit for most requests; its bucket caps at 800.
+COST_RANGE = (0.0, 1000.0)
+#: ``X-Rate-Limit-Remaining`` kept within this range. Canvas's default bucket
+#: gives 600 (700 hosted) and goes down to -200; administrators may raise it.
+REMAINING_RANGE = (-1000.0, 100_000.0)
+
+
+def quota_number(
+    value: str | float | None, bounds: tuple[float, float]
+) -> float | None:
+    """Read a quota header value: None unless a finite number, else clamped.
+
+    ``bounds`` is :data:`COST_RANGE` or :data:`REMAINING_RANGE`.
+    """
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if not math.isfinite(number):
+        return None
+    low, high = bounds
+    return low if number < low else high if number > high else number
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +172,7 @@ class Pacer:
         if self._limiter is not None:
             await self._limiter.acquire()
 
+        started = self._clock()
         while True:
             now = self._clock()
             if now < self._pause_until:
@@ -143,7 +180,15 @@ class Pacer:
                 continue
             if self._in_flight < self._limit_at(now):
                 break
-            await self._wait_room(self._time_to_room(now))
+            waited = now - started
+            if self._in_flight == 0 and waited >= MAX_WAIT:
+                # Headers that promise no room in any sane time are wrong or
+                # stale; a request of its own is the way to learn better.
+                break
+            wait = self._time_to_room(now)
+            if self._in_flight == 0:
+                wait = min(MAX_WAIT if wait is None else wait, MAX_WAIT - waited)
+            await self._wait_room(wait)
 
         self._in_flight += 1
 
@@ -154,11 +199,13 @@ class Pacer:
 
         ``cost`` and ``remaining`` are ``X-Request-Cost`` and
         ``X-Rate-Limit-Remaining`` (None when absent, or when the request
-        failed without an answer).
+        failed without an answer); each is read through :func:`quota_number`.
         """
         if self._in_flight <= 0:
             raise RuntimeError("release() without a matching acquire()")
         self._in_flight -= 1
+        cost = quota_number(cost, COST_RANGE)
+        remaining = quota_number(remaining, REMAINING_RANGE)
         self._answers += 1
         now = self._clock()
 
@@ -309,6 +356,7 @@ class Pacer:
             spare = self._free_at(now) - self._up * (self._in_flight + 1)
             units = max(self._outflow + spare / SPEND_SECONDS, self._outflow / 4)
             rate = units / max(self._mean_cost, 1e-3) * self._slow
+            rate = max(rate, 1 / MAX_WAIT)
         if self._max_rate is not None:
             rate = self._max_rate if rate is None else min(rate, self._max_rate)
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bulkmod.client.http import CanvasClient, Stats
+from bulkmod.client.shapes import canvas_id, checked_entries, where
 from bulkmod.client.urls import api_path
 
 #: Fields an item move changes together: recorded together.
@@ -48,7 +49,7 @@ async def item_states(
             course=course_id,
             module=module_id,
         )
-        items = await client.list_all(path, as_user=as_user, stats=stats)
+        items = await client.list_all(path, as_user=as_user, stats=stats, kind="item")
         states.extend(_state(item, module_id) for item in items)
     return states
 
@@ -69,7 +70,9 @@ async def publish_states(
     """
     path = api_path("/courses/{course}/modules", course=course_id)
     query = {"include": ["items"]} if with_items else None
-    listed = await client.list_all(path, query=query, as_user=as_user, stats=stats)
+    listed = await client.list_all(
+        path, query=query, as_user=as_user, stats=stats, kind="module"
+    )
     wanted = set(module_ids)
     chosen = [module for module in listed if int(module["id"]) in wanted]
     before: dict[str, Any] = {
@@ -88,6 +91,7 @@ async def publish_states(
                     await item_states(client, course_id, [module_id], stats, as_user)
                 )
             else:
+                checked_entries(items, "item", where("GET", path))
                 states.extend(_state(item, module_id) for item in items)
         before["items"] = states
     return before
@@ -96,7 +100,7 @@ async def publish_states(
 def _state(item: dict[str, Any], module_id: int) -> dict[str, Any]:
     return {
         "id": int(item["id"]),
-        "module_id": int(item.get("module_id") or module_id),
+        "module_id": canvas_id(item.get("module_id")) or module_id,
         "published": item.get("published"),
     }
 

@@ -7,6 +7,10 @@ sends the request through :class:`~bulkmod.engine.operations.Sender` (creates
 through :class:`~bulkmod.engine.creates.Creator`), and writes the outcome
 line. With ``--on-failure skip-course`` it records the later operations of a
 course whose operation failed as skipped instead of sending them.
+
+An exception nobody foresaw inside one operation (an answer of a shape no
+check caught, say) fails that operation alone, as ``server_error``; the run
+goes on with the others.
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ from typing import Any
 
 import structlog
 
-from bulkmod.client.errors import CanvasError, NotFoundError, UnauthorizedError
+from bulkmod.client.errors import (
+    BadAnswerError,
+    CanvasError,
+    NetworkError,
+    NotFoundError,
+    UnauthorizedError,
+)
 from bulkmod.client.http import CanvasClient, Stats
 from bulkmod.client.urls import api_path
 from bulkmod.engine import before, existing
@@ -193,6 +203,18 @@ class Executor:
                 error=(err.error_type, err.message),
             )
             return False
+        except Exception as err:  # fail this operation, not the whole run
+            self._finish(
+                op,
+                op_id,
+                course_id,
+                "failed",
+                stats,
+                started,
+                parent=parent,
+                error=_unforeseen(op_id, err),
+            )
+            return False
         self._outage_since = None
         if ctx.modules_before is not None:
             existing.note_change(
@@ -287,6 +309,17 @@ class Executor:
                 error=(err.error_type, err.message),
             )
             return
+        except Exception as err:  # fail this operation, not the whole run
+            self._finish(
+                op,
+                op.id,
+                ctx.course_id,
+                "failed",
+                stats,
+                started,
+                error=_unforeseen(op.id, err),
+            )
+            return
 
         failed = 0
         for module_id, item_id in pairs:
@@ -364,7 +397,8 @@ class Executor:
                 "again to finish the job"
             )
             return
-        if isinstance(err, CanvasError) and err.error_type == "network":
+        # A bad answer is still an answer: Canvas (or something) is reachable.
+        if isinstance(err, NetworkError) and not isinstance(err, BadAnswerError):
             now = time.monotonic()
             if self._outage_since is None:
                 self._outage_since = now
@@ -437,3 +471,13 @@ class Executor:
             status=status,
             attempt=stats.attempts,
         )
+
+
+def _unforeseen(op_id: str, err: Exception) -> tuple[str, str]:
+    """The error of an operation that raised what no code of ours expected."""
+    log.debug("operation raised", op_id=op_id, error=type(err).__name__, exc_info=err)
+    return (
+        "server_error",
+        f"bulkmod could not make sense of Canvas's answers ({type(err).__name__}); "
+        "check that the base URL points at Canvas, and run again",
+    )

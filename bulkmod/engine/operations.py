@@ -15,6 +15,7 @@ from typing import Any
 
 from bulkmod.client.errors import NetworkError, NotFoundError, ServerError
 from bulkmod.client.http import CanvasClient, Stats
+from bulkmod.client.shapes import canvas_id
 from bulkmod.client.urls import api_path
 from bulkmod.engine.before import cascades, fields_to_record, item_states
 from bulkmod.job.model import Operation, Safety
@@ -105,7 +106,11 @@ class Sender:
         before = None
         if spec.wrapper and target.params:
             shown = await self._client.request(
-                "GET", target.path(), as_user=target.op.as_user, stats=target.stats
+                "GET",
+                target.path(),
+                as_user=target.op.as_user,
+                stats=target.stats,
+                kind=_kind(target),
             )
             keys = fields_to_record(spec.name, target.params)
             before = {key: shown.get(key) for key in keys if key in shown}
@@ -149,7 +154,7 @@ class Sender:
                     raise
                 return Done(None, _id_of(None, target), extra={"already_deleted": True})
             except (ServerError, NetworkError) as err:
-                if attempt >= self._max_retries:
+                if attempt >= self._max_retries or not err.retryable:
                     raise
                 uncertain = True
                 await self._sleep(_backoff(attempt, err))
@@ -179,7 +184,7 @@ class Sender:
             if look:
                 found = await find()
                 if found is not None:
-                    return Done(found, int(found["id"]), adopted=True)
+                    return Done(found, found["id"], adopted=True)
             sent = self._clock()
             try:
                 answer = await self._client.request(
@@ -189,10 +194,13 @@ class Sender:
                     as_user=target.op.as_user,
                     retry=False,
                     stats=target.stats,
+                    kind=_kind(target),
                 )
-                return Done(answer, int(answer["id"]))
+                return Done(answer, answer["id"])
             except (ServerError, NetworkError) as err:
-                if attempt >= self._max_retries:
+                # An answer that could not be read is not sent again, nor
+                # looked for now: the intent stays open and a rerun looks.
+                if attempt >= self._max_retries or not err.retryable:
                     raise
                 look = True
                 wait = _backoff(attempt, err)
@@ -217,9 +225,16 @@ _TIMED_OUT = 0.9
 _LANDING_WAIT_CAP = 60.0
 
 
+def _kind(target: Target) -> str:
+    """What an operation's answer is: "module" or "item"."""
+    return target.op.op.split(".")[0]
+
+
 def _id_of(answer: Any, target: Target) -> int | None:
-    if isinstance(answer, dict) and isinstance(answer.get("id"), int):
-        return int(answer["id"])
+    if isinstance(answer, dict):
+        found = canvas_id(answer.get("id"))
+        if found is not None:
+            return found
     if target.item_id is not None:
         return target.item_id
     return target.module_id

@@ -38,6 +38,7 @@ from typing import Any
 
 from bulkmod.client.errors import ConflictError
 from bulkmod.client.http import CanvasClient, Stats
+from bulkmod.client.shapes import checked_entries, where
 from bulkmod.client.urls import api_path
 
 
@@ -57,7 +58,7 @@ async def survey(
     """The highest module and item ids of a course now, and its modules."""
     path = api_path("/courses/{course}/modules", course=course_id)
     modules = await client.list_all(
-        path, query={"include": ["items"]}, as_user=as_user, stats=stats
+        path, query={"include": ["items"]}, as_user=as_user, stats=stats, kind="module"
     )
     module_floor = max((int(module["id"]) for module in modules), default=0)
     item_floor = 0
@@ -66,8 +67,13 @@ async def survey(
         if items is None:
             # Canvas leaves items out of a module that has more than 100.
             items = await client.list_all(
-                path + f"/{int(module['id'])}/items", as_user=as_user, stats=stats
+                path + f"/{int(module['id'])}/items",
+                as_user=as_user,
+                stats=stats,
+                kind="item",
             )
+        else:
+            checked_entries(items, "item", where("GET", path))
         item_floor = max([item_floor, *(int(item["id"]) for item in items)])
     kept = {
         int(module["id"]): {
@@ -89,7 +95,7 @@ async def find_module(
 ) -> dict[str, Any] | None:
     """The module a lost ``module.create`` made, or None if it did not land."""
     path = api_path("/courses/{course}/modules", course=course_id)
-    modules = await client.list_all(path, as_user=as_user, stats=stats)
+    modules = await client.list_all(path, as_user=as_user, stats=stats, kind="module")
     name = params.get("name")
     found = [
         module
@@ -113,7 +119,7 @@ async def find_item(
     path = api_path(
         "/courses/{course}/modules/{module}/items", course=course_id, module=module_id
     )
-    items = await client.list_all(path, as_user=as_user, stats=stats)
+    items = await client.list_all(path, as_user=as_user, stats=stats, kind="item")
     found = [
         item
         for item in items

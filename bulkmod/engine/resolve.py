@@ -28,6 +28,16 @@ CONTENT_LISTS: dict[str, tuple[str, str, str]] = {
     "ExternalTool": ("external_tools", "name", "content_id"),
 }
 
+#: Item type -> what its content is called in a message about its list.
+_CONTENT_KINDS = {
+    "Assignment": "assignment",
+    "Quiz": "quiz",
+    "Discussion": "discussion topic",
+    "File": "file",
+    "Page": "page",
+    "ExternalTool": "external tool",
+}
+
 
 @dataclass
 class CourseContext:
@@ -63,7 +73,7 @@ class Resolver:
             else:
                 path = api_path("/courses/{course}", course=ctx.course)
                 course = await self._client.request(
-                    "GET", path, as_user=as_user, stats=stats
+                    "GET", path, as_user=as_user, stats=stats, kind="course"
                 )
                 ctx.course_id = int(course["id"])
         return ctx.course_id
@@ -96,7 +106,9 @@ class Resolver:
         if isinstance(selector, Ref):
             return [self.reference(selector)]
         path = api_path("/courses/{course}/modules", course=course_id)
-        found = await self._client.list_all(path, as_user=as_user, stats=stats)
+        found = await self._client.list_all(
+            path, as_user=as_user, stats=stats, kind="module"
+        )
         if isinstance(selector, Every):
             return [int(module["id"]) for module in found]
         assert isinstance(selector, ByName)
@@ -120,7 +132,9 @@ class Resolver:
             course=course_id,
             module=module_id,
         )
-        found = await self._client.list_all(path, as_user=as_user, stats=stats)
+        found = await self._client.list_all(
+            path, as_user=as_user, stats=stats, kind="item"
+        )
         if isinstance(selector, Every):
             return [int(item["id"]) for item in found]
         assert isinstance(selector, ByName)
@@ -142,7 +156,9 @@ class Resolver:
         listed = ctx.content.get(item_type)
         if listed is None:
             path = api_path(f"/courses/{{course}}/{endpoint}", course=course_id)
-            listed = await self._client.list_all(path, as_user=as_user, stats=stats)
+            listed = await self._client.list_all(
+                path, as_user=as_user, stats=stats, kind=_CONTENT_KINDS[item_type]
+            )
             ctx.content[item_type] = listed
         where = f"course {course_id}"
         if item_field == "page_url":

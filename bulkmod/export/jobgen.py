@@ -22,6 +22,13 @@ content must be there already, from a course copy or a blueprint. An item
 whose content a course lacks fails as ``not_found`` naming the title; the
 modules, the other items and the publishing are still built.
 
+Nothing is written unless the whole job would pass ``bulkmod validate``: the
+lines of the first course are checked by the job's own rules before the first
+line is returned (the lines of the other courses differ only in the course,
+checked by the same rule, and in their ids, unique to each course by
+construction), and an export without modules is refused, as a job from it
+would build nothing.
+
 Dates in an export are UTC. Shifting moves them by whole days in UTC, so a
 shift across a daylight-saving change moves the local time by an hour.
 
@@ -39,7 +46,15 @@ from typing import Any, BinaryIO
 import orjson
 
 from bulkmod.export.courses import parse_course_list
-from bulkmod.export.reader import CourseExport, ExportItem, ExportModule
+from bulkmod.export.jobcheck import refuse_invalid, shown
+from bulkmod.export.reader import (
+    MODULE_META,
+    CourseExport,
+    ExportError,
+    ExportItem,
+    ExportModule,
+)
+from bulkmod.job.linecheck import parse_course
 
 __all__ = ["build_job", "parse_course_list", "parse_shift", "write_job"]
 
@@ -59,16 +74,40 @@ _OFFSET = re.compile(r"[+-]?\d{1,5}")
 def build_job(
     export: CourseExport, courses: Iterable[str], *, shift_days: int | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Yield the job lines that build ``export``'s modules in each course, in order.
+    """Return the job lines that build ``export``'s modules in each course, in order.
 
     ``courses`` are digit strings or Canvas id forms (see
-    :func:`parse_course_list`); ``shift_days`` moves every unlock date.
+    :func:`parse_course_list`); ``shift_days`` moves every unlock date. All is
+    checked before this returns: an export without modules, or whose job would
+    not validate, is an :class:`ExportError` naming what to fix; a course Canvas
+    would not read, or a shift past the calendar, a :class:`ValueError`.
     """
+    if not export.modules:
+        raise ExportError(
+            f"the export {export.title!r} has no modules ({MODULE_META} lists "
+            "none); a job from it would build nothing, so none was written"
+        )
     unlock_dates = _unlock_dates(export, shift_days)
+
+    targets: list[tuple[int | str, str]] = []
     prefixes: set[str] = set()
     for course in courses:
-        prefix = _unique(_course_prefix(course), prefixes)
-        yield from _course_lines(export, _course_value(course), prefix, unlock_dates)
+        targets.append(
+            (_checked_course(course), _unique(_course_prefix(course), prefixes))
+        )
+    first = targets[0] if targets else (1, "c1")
+    refuse_invalid(_described_lines(export, *first, unlock_dates))
+    return _job_lines(export, targets, unlock_dates)
+
+
+def _job_lines(
+    export: CourseExport,
+    targets: list[tuple[int | str, str]],
+    unlock_dates: list[str | None],
+) -> Iterator[dict[str, Any]]:
+    for course, prefix in targets:
+        for _, line in _described_lines(export, course, prefix, unlock_dates):
+            yield line
 
 
 def write_job(lines: Iterable[dict[str, Any]], out: BinaryIO) -> None:
@@ -102,12 +141,13 @@ def parse_shift(spec: str, export: CourseExport) -> int:
 # --- one course -----------------------------------------------------------
 
 
-def _course_lines(
+def _described_lines(
     export: CourseExport,
     course: int | str,
     prefix: str,
     unlock_dates: list[str | None],
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield one course's lines, each with the module or item it comes from."""
     module_ids = {
         module.identifier: f"{prefix}-m{n}"
         for n, module in enumerate(export.modules, start=1)
@@ -117,32 +157,43 @@ def _course_lines(
     for n, module in enumerate(export.modules, start=1):
         params = _module_params(module, unlock_dates[n - 1], module_ids, created)
         created.add(module.identifier)
-        yield {
+        line = {
             "id": f"{prefix}-m{n}",
             "op": "module.create",
             "course": course,
             "params": params,
         }
+        yield _module_name(n, module), line
 
     for n, module in enumerate(export.modules, start=1):
         for k, item in enumerate(module.items, start=1):
-            yield {
+            line = {
                 "id": f"{prefix}-m{n}-i{k}",
                 "op": "item.create",
                 "course": course,
                 "module": f"@{prefix}-m{n}",
                 "params": _item_params(item),
             }
+            what = (
+                f"item {k} {shown(item.title)} ({item.identifier}) of "
+                f"{_module_name(n, module)}"
+            )
+            yield what, line
 
     for n, module in enumerate(export.modules, start=1):
         if module.published:
-            yield {
+            line = {
                 "id": f"{prefix}-m{n}-pub",
                 "op": "module.update",
                 "course": course,
                 "module": f"@{prefix}-m{n}",
                 "params": {"published": True, "skip_content_tags": True},
             }
+            yield f"the publishing of {_module_name(n, module)}", line
+
+
+def _module_name(n: int, module: ExportModule) -> str:
+    return f"module {n} {shown(module.title)} ({module.identifier})"
 
 
 def _module_params(
@@ -191,9 +242,14 @@ def _item_params(item: ExportItem) -> dict[str, Any]:
 # --- ids ------------------------------------------------------------------
 
 
-def _course_value(course: str) -> int | str:
+def _checked_course(course: str) -> int | str:
     """The course as the job's ``course`` field: a number where it is one."""
-    return int(course) if course.isdigit() else course
+    value: int | str = int(course) if course.isdigit() else course
+    # By the job's own rule, as every line of the course carries it.
+    _, problem = parse_course(value)
+    if problem is not None:
+        raise ValueError(f"course {course!r}: {problem}")
+    return value
 
 
 def _course_prefix(course: str) -> str:
@@ -223,7 +279,13 @@ def _unlock_dates(export: CourseExport, shift_days: int | None) -> list[str | No
             continue
         moment = _export_datetime(module)
         if shift_days:
-            moment += timedelta(days=shift_days)
+            try:
+                moment += timedelta(days=shift_days)
+            except OverflowError:
+                raise ValueError(
+                    f"module {module.title!r}: unlock_at {module.unlock_at!r} "
+                    f"shifted by {shift_days} days is past the calendar"
+                ) from None
         dates.append(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
     return dates
 

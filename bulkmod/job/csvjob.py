@@ -7,10 +7,13 @@ line's own fields:
 - ``module`` and ``item``: a number (an id), ``@ref`` (a reference to an
   earlier operation), ``*`` (every module, or every item of the module),
   ``name:Week 1`` (the module of that name) or ``title:Intro`` (the item of
-  that title).
+  that title). Spaces around the name or title are dropped: ``name: Week 1``
+  is ``Week 1``, as a module name with spaces at its ends is never what a
+  spreadsheet means (a JSON Lines job keeps such a name as written).
 - ``after``: ids of earlier operations separated by ``;`` or ``|``.
 
-Every other column is a parameter. A dotted header such as
+Every other column is a parameter, named by letters, digits and ``_`` only
+(a header such as ``published]`` stops the job). A dotted header such as
 ``completion_requirement.type`` fills a nested object; ``content_title``
 stands for ``content.title`` (the content an ``item.create`` looks up by
 title). Values are typed by their parameter: ``true``/``false`` for
@@ -56,6 +59,7 @@ _ALIASES = {"content_title": ("content", "title")}
 
 _SEPARATORS = re.compile(r"[;|]")
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 @dataclass(slots=True)
@@ -137,7 +141,19 @@ def _check_header(header: list[str]) -> list[tuple[str | None, str]]:
         if name and path in seen:
             problems.append((name, "appears twice in the header row"))
         seen.add(path)
+        if name and name not in _OWN_FIELDS:
+            problems.extend(_check_column_name(name))
     return problems
+
+
+def _check_column_name(name: str) -> list[tuple[str | None, str]]:
+    # The parts become parameter names, which the line check holds to plain
+    # names too; said here once for the column instead of once a row.
+    keys = _ALIASES.get(name, tuple(name.split(".")))
+    bad = [key for key in keys if key and not _PLAIN_NAME.fullmatch(key)]
+    if not bad:
+        return []
+    return [(name, f"'{bad[0]}' is not a parameter name (letters, digits and _ only)")]
 
 
 def _path_of(header: str) -> str:
@@ -190,7 +206,7 @@ def _selector(name: str, cell: str, problems: list[tuple[str | None, str]]) -> A
     if cell.isascii() and cell.isdigit():
         return int(cell)
     if cell.startswith(key + ":"):
-        return {key: cell[len(key) + 1 :]}
+        return {key: cell[len(key) + 1 :].strip()}
     if cell == "*" or cell.startswith("@"):
         return cell
     problems.append(

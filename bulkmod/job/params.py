@@ -3,15 +3,29 @@
 Canvas ignores parameters it does not know, so unknown keys pass; the keys it
 does know are checked for type, and each operation's required ones for
 presence, so that a job fails here rather than half-way through a run.
+
+Whatever the key, params are held to the shape Canvas reads from a form:
+
+- every name, at every level, is a plain name of letters, digits and ``_``.
+  Params are sent as ``module[name]=...``; a bracket in a name would let a
+  line write a field it does not appear to (``"published]"`` reads as
+  ``module[published]``) past the checks below;
+- no string holds a control character (U+0000 to U+001F, tabs and line
+  breaks included, and U+007F): no name, title or URL Canvas keeps needs one;
+- objects and lists nest at most :data:`MAX_DEPTH` levels, params itself
+  being the first: Canvas's own fields nest three at most.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+import orjson
 
 from bulkmod.job.model import ITEM_TYPES, Ref
 
@@ -25,6 +39,15 @@ _BOOLEANS = frozenset(
     }
 )
 _TEXTS = frozenset({"name", "title", "page_url", "search_term"})
+
+#: How deep objects and lists may nest in params, params itself counting as
+#: the first level. Canvas's fields need three; the limit leaves room for
+#: fields it may add, and keeps every walk over params far from Python's
+#: recursion limit (a job line may nest a thousand levels and still parse).
+MAX_DEPTH = 16
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Keys whose value is the id of a Canvas object, so ``"@x"`` there is a
 #: reference; anywhere else ``"@x"`` is just text (a title may start with @).
 _ID_KEYS = frozenset({"content_id", "module_id", "asset_id"})
@@ -51,6 +74,26 @@ ASSET_TYPES = (
 )
 #: Item types found by ``content_id`` (or a content title looked up by type).
 _CONTENT_TYPES = frozenset({"File", "Discussion", "Assignment", "Quiz"})
+#: Names met on nearly every line, known to be plain: checked by a set lookup.
+_KNOWN_NAMES = (
+    _BOOLEANS
+    | _TEXTS
+    | _ID_KEYS
+    | _MODULE_ID_KEYS
+    | {
+        "type",
+        "position",
+        "indent",
+        "unlock_at",
+        "external_url",
+        "content",
+        "completion_requirement",
+        "min_score",
+        "min_percentage",
+        "asset_type",
+        "ref",
+    }
+)
 
 
 @dataclass(slots=True)
@@ -70,10 +113,9 @@ class ParamCheck:
 def check_params(op: str | None, raw: dict[str, Any]) -> ParamCheck:
     """Check ``raw`` (a line's params object) for operation ``op``."""
     check = ParamCheck()
-    check.params = {
-        key: _mark_refs(value, key, key in _MODULE_ID_KEYS, check)
-        for key, value in raw.items()
-    }
+    for key, value in raw.items():
+        if key in _KNOWN_NAMES or _check_name(key, "params", check):
+            check.params[key] = _mark_refs(value, key, key in _MODULE_ID_KEYS, check, 2)
     params = check.params
 
     for key, value in params.items():
@@ -90,11 +132,27 @@ def check_params(op: str | None, raw: dict[str, Any]) -> ParamCheck:
     return check
 
 
-def _mark_refs(value: Any, where: str, module_ref: bool, check: ParamCheck) -> Any:
-    """Return ``value`` with every reference in it made a :class:`Ref`."""
+def _mark_refs(
+    value: Any, where: str, module_ref: bool, check: ParamCheck, depth: int
+) -> Any:
+    """Return ``value`` with every reference in it made a :class:`Ref`.
+
+    ``depth`` is the level ``value`` would be at as an object or a list; the
+    walk stops at :data:`MAX_DEPTH`, so it never recurses deeper than that.
+    On the way, names and strings are held to the shape params must have.
+    """
     key = where.rsplit(".", 1)[-1].split("[", 1)[0]
-    if isinstance(value, str) and value.startswith("@") and key in _ID_KEYS:
-        return _make_ref(value[1:], where, module_ref, check)
+    if isinstance(value, str):
+        if not value.isprintable() and _CONTROL.search(value):
+            check.problem(where, "must not contain control characters")
+        elif value.startswith("@") and key in _ID_KEYS:
+            return _make_ref(value[1:], where, module_ref, check)
+        return value
+    if not isinstance(value, (dict, list)):  # a tuple: faster than a union here
+        return value
+    if depth > MAX_DEPTH:
+        _too_deep(where, check)
+        return value
     if isinstance(value, dict):
         if "ref" in value:
             if len(value) != 1:
@@ -102,20 +160,43 @@ def _mark_refs(value: Any, where: str, module_ref: bool, check: ParamCheck) -> A
                 return value
             return _make_ref(value["ref"], f"{where}.ref", module_ref, check)
         return {
-            inner: _mark_refs(item, f"{where}.{inner}", module_ref, check)
+            inner: _mark_refs(item, f"{where}.{inner}", module_ref, check, depth + 1)
             for inner, item in value.items()
+            if inner in _KNOWN_NAMES or _check_name(inner, f"params.{where}", check)
         }
-    if isinstance(value, list):
-        marked = []
-        for index, item in enumerate(value):
-            inner_where = f"{where}[{index}]"
-            is_id = key in _ID_KEYS | _MODULE_ID_KEYS
-            if is_id and isinstance(item, str) and item.startswith("@"):
-                marked.append(_make_ref(item[1:], inner_where, module_ref, check))
-                continue
-            marked.append(_mark_refs(item, inner_where, module_ref, check))
-        return marked
-    return value
+    marked = []
+    for index, item in enumerate(value):
+        inner_where = f"{where}[{index}]"
+        is_id = key in _ID_KEYS | _MODULE_ID_KEYS
+        if is_id and isinstance(item, str) and item.startswith("@"):
+            marked.append(_make_ref(item[1:], inner_where, module_ref, check))
+            continue
+        marked.append(_mark_refs(item, inner_where, module_ref, check, depth + 1))
+    return marked
+
+
+def _check_name(name: str, where: str, check: ParamCheck) -> bool:
+    """Tell whether ``name`` may be a parameter name; record why not if not."""
+    if _PLAIN_NAME.fullmatch(name):
+        return True
+    if not name:
+        message = "a parameter name must not be empty"
+    else:
+        shown = orjson.dumps(name).decode()[1:-1]
+        message = f"'{shown}' is not a parameter name (letters, digits and _ only)"
+    check.problems.append((where, message))
+    return False
+
+
+def _too_deep(where: str, check: ParamCheck) -> None:
+    # Named once, at the parameter it happens in, however many branches do.
+    top = where.split(".", 1)[0].split("[", 1)[0]
+    problem = (
+        f"params.{top}",
+        f"objects and lists nest more than {MAX_DEPTH} levels deep (counting params)",
+    )
+    if problem not in check.problems:
+        check.problems.append(problem)
 
 
 def _make_ref(target: Any, where: str, module_ref: bool, check: ParamCheck) -> Any:

@@ -14,11 +14,19 @@ from __future__ import annotations
 
 import zlib
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from bulkmod.job.linecheck import COURSE_FORMS, Kind, LineCheck, RefUse, is_default_id
+from bulkmod.job.linecheck import (
+    COURSE_FORMS,
+    Kind,
+    LineCheck,
+    RefUse,
+    check_line,
+    is_default_id,
+)
 from bulkmod.job.reader import JobReader, Problem
 
 #: How many problems a summary keeps; ``problem_count`` counts them all.
@@ -74,6 +82,30 @@ def check_job(path: Path) -> JobSummary:
     summary.max_course_id = max(
         (int(name) for name in check.course_names if name.isdigit()), default=0
     )
+    return summary
+
+
+def check_objects(lines: Iterable[Any], name: str) -> JobSummary:
+    """Check job lines already decoded, as :func:`check_job` checks a file's.
+
+    Line ``n`` is the ``n``-th object; ``name`` stands for the file in the
+    problems. For a job about to be written, so that it is checked by the
+    very rules its reader will apply.
+    """
+    check = _JobCheck(name)
+    lines_seen = 0
+    for lines_seen, obj in enumerate(lines, start=1):
+        checked = check_line(obj, lines_seen)
+        check.add(
+            checked,
+            [
+                Problem(name, lines_seen, where, text)
+                for where, text in checked.problems
+            ],
+        )
+    summary = check.summary
+    summary.lines = lines_seen
+    summary.courses = len(check.used_courses)
     return summary
 
 
