@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bulkmod import logs
-from bulkmod.job.validate import JobSummary, check_job
+from bulkmod.job.validate import JobSummary, check_job, counted
 from bulkmod.target import Target, TargetError, base_url_from, open_target, read_token
 
 #: Exit status when the job or the command line is invalid (nothing sent).
@@ -92,7 +92,8 @@ def checked_job(path: Path) -> JobSummary | None:
         if more > 0:
             print(f"... and {more} more problems", file=sys.stderr)
         print(
-            f"bulkmod: {path}: {summary.problem_count} problems; nothing was sent",
+            f"bulkmod: {path}: {counted(summary.problem_count, 'problem')}; "
+            "nothing was sent",
             file=sys.stderr,
         )
         return None

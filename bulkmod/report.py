@@ -34,10 +34,12 @@ _ERROR_WIDTH = 100
 HELP = "summarise a results file"
 
 DESCRIPTION = """\
-Summarise a results file: operations by status and by operation, errors by
-type, the courses with failures, latency percentiles, requests, retries,
-throttled answers, creates adopted after a lost answer, and operations left
-in flight by a run that was stopped.
+Summarise a results file: operations by status and by operation (and how
+many of the job's have no outcome yet), errors by type (root causes first,
+then the skips that followed from them), the courses with failures, latency
+percentiles, requests, throttled answers, creates adopted after a lost answer
+or from the course as it was (--existing), operations left in flight by a
+run that was stopped, and the runs that wrote the file.
 
 When an operation has several outcome lines (the job was run again on the
 same results file), the last one counts. A file still being written, or cut
@@ -55,12 +57,13 @@ examples:
       as operations,failed,,2 or by_op,module.create,ok,3 or
       failing_courses,12,count,2
 
-Requests, retries and throttled answers count every outcome line (earlier
-runs' requests were sent too); everything else counts the last outcome of
-each operation. Retries are the requests of an operation beyond its first
-(lookups of names and titles included). Latency is elapsed_ms of operations
-that sent a request. Fan-out children are counted apart from the job's own
-operations.
+Requests and throttled answers count every outcome line (earlier runs'
+requests were sent too); everything else counts the last outcome of each
+operation. Requests include the lookups of names, titles and id floors, so
+even a clean run sends more requests than it has lines. Latency is
+elapsed_ms of operations that sent a request. Fan-out children are counted
+apart from the job's own operations. "Not yet run" needs the job's
+operation count in the header, which results files of older versions lack.
 
 exit status: 0 report written, 2 the file cannot be read or is not a results
 file
@@ -77,18 +80,27 @@ def to_json(report: Report) -> dict[str, Any]:
         "results": report.path,
         "header": {
             key: header.get(key)
-            for key in ("job", "job_sha256", "base_url", "user", "started_at")
+            for key in (
+                "job",
+                "job_sha256",
+                "base_url",
+                "user",
+                "started_at",
+                "operations",
+            )
         },
+        "runs": _runs_json(report),
         "torn_tail": report.torn_tail,
         "outcome_lines": report.outcome_lines,
         "last_finished_at": report.last_finished_at,
         "operations": _by_status(report.statuses),
+        "not_run": report.not_run,
         "children": _by_status(report.children),
         "by_op": {
             op: {status: report.by_op[(op, status)] for status in STATUSES}
             for op in _ops(report)
         },
-        "errors": dict(sorted(report.errors.items(), key=lambda p: (-p[1], p[0]))),
+        "errors": dict(_ranked(report)),
         "failing_courses": [
             {
                 "course": entry.course,
@@ -100,11 +112,28 @@ def to_json(report: Report) -> dict[str, Any]:
         ],
         "latency_ms": report.latency(),
         "requests": report.requests,
-        "retries": report.retries,
         "throttled": report.throttled,
         "adopted": report.adopted,
+        "existing": {
+            "adopted": report.adopted_existing,
+            "created_beside": report.beside_existing,
+        },
         "in_flight": report.in_flight,
         "in_flight_ids": report.in_flight_ids,
+    }
+
+
+def _ranked(report: Report) -> list[tuple[str, int]]:
+    roots, knock_on = report.ranked_errors()
+    return roots + knock_on
+
+
+def _runs_json(report: Report) -> dict[str, Any]:
+    last = report.last_resume or {}
+    return {
+        "count": 1 + report.resumes,
+        "last_user": last.get("user", report.header.get("user")),
+        "last_started_at": last.get("started_at", report.header.get("started_at")),
     }
 
 
@@ -182,8 +211,9 @@ def render_table(report: Report) -> str:
         f"started     {header.get('started_at')}, last outcome "
         f"{report.last_finished_at or 'none'}"
     )
+    lines.extend(_runs_lines(report))
     lines.append("")
-    lines.append(f"operations  {_status_line(report.statuses)}")
+    lines.append(f"operations  {_status_line(report.statuses)}{_not_run(report)}")
     if report.children.total():
         lines.append(f"fan-out     {_status_line(report.children)} (children)")
     if report.in_flight:
@@ -194,21 +224,52 @@ def render_table(report: Report) -> str:
             f"stopped): {shown}{more}"
         )
     lines.extend(_op_table(report))
-    if report.errors:
-        lines.append("")
-        lines.append("errors by type")
-        for error_type, count in sorted(
-            report.errors.items(), key=lambda p: (-p[1], p[0])
-        ):
-            lines.append(f"  {error_type:<20} {count:>8}")
+    lines.extend(_error_table(report))
     lines.extend(_course_table(report))
     lines.append("")
     lines.append(_latency_line(report))
+    if report.adopted_existing or report.beside_existing:
+        lines.append(
+            f"existing    {report.adopted_existing} adopted from the course as it "
+            f"was (--existing adopt), {report.beside_existing} created beside one "
+            "of the same name (--existing warn)"
+        )
     lines.append(
-        f"requests    {report.requests}, retries {report.retries}, throttled "
+        f"requests    {report.requests} (lookups included), throttled "
         f"{report.throttled}, adopted after a lost answer {report.adopted}"
     )
     return "\n".join(lines) + "\n"
+
+
+def _runs_lines(report: Report) -> list[str]:
+    if not report.resumes:
+        return []
+    runs = _runs_json(report)
+    first = report.header.get("user")
+    text = f"runs        {runs['count']}, the last started {runs['last_started_at']}"
+    if runs["last_user"] != first:
+        text += f" as {runs['last_user']} (the first as {first})"
+    return [text]
+
+
+def _not_run(report: Report) -> str:
+    total, missing = report.job_operations, report.not_run
+    if total is None or missing is None:
+        return ""
+    return f" (of {total} in the job, {missing} not yet run)"
+
+
+def _error_table(report: Report) -> list[str]:
+    """Errors by type: root causes first, then what followed from them."""
+    if not report.errors:
+        return []
+    roots, knock_on = report.ranked_errors()
+    lines = ["", "errors by type"]
+    lines.extend(f"  {error_type:<20} {count:>8}" for error_type, count in roots)
+    if knock_on:
+        counts = ", ".join(f"{count} {error_type}" for error_type, count in knock_on)
+        lines.append(f"  and, following from those or from a stop: {counts}")
+    return lines
 
 
 def _short(header: dict[str, Any]) -> str:

@@ -10,8 +10,14 @@ What counts where:
 
 - statuses, operations by status, errors by type, failing courses, latency
   and adoptions count the last outcome of each id;
-- requests, retries and throttled answers count every outcome line, since an
-  earlier run's requests were sent too;
+- requests and throttled answers count every outcome line, since an
+  earlier run's requests were sent too (requests include the lookups of
+  names, titles and id floors, so a clean run sends more than one per line);
+- operations not yet run are the header's ``operations`` (the job's count;
+  a results file written before it was recorded has none) less the job's
+  operations with an outcome;
+- ``bulkmod_resume`` lines (a run resumed on the file, perhaps by another
+  user) are counted as runs, the last one kept;
 - fan-out children (ids ``<parent>/<object id>``) are counted apart from the
   job's own operations; a fan-out parent's own line sums up its children, so
   errors, failing courses and latency count the children instead of it.
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkmod.engine.journal import closes_intent, iter_records
+from bulkmod.engine.tally import KNOCK_ON
 
 #: Outcome statuses, in the order a report shows them.
 STATUSES = ("ok", "failed", "skipped")
@@ -70,9 +77,15 @@ class Report:
     #: elapsed_ms of the last outcomes that sent a request.
     latencies: array[float] = field(default_factory=lambda: array("d"))
     requests: int = 0
-    retries: int = 0
     throttled: int = 0
     adopted: int = 0
+    #: Creates that took an object the course had before the run
+    #: (``--existing adopt``), and creates made beside one (``warn``).
+    adopted_existing: int = 0
+    beside_existing: int = 0
+    #: Runs resumed on this file after the first, and the last of them.
+    resumes: int = 0
+    last_resume: dict[str, Any] | None = None
     #: Ids with an intent line and no outcome after it.
     in_flight: int = 0
     in_flight_ids: list[str] = field(default_factory=list)
@@ -91,6 +104,27 @@ class Report:
             "p99": percentile(ordered, 99),
             "max": ordered[-1] if ordered else None,
         }
+
+    @property
+    def job_operations(self) -> int | None:
+        """The job's operation count, as the header recorded it (if it did)."""
+        count = self.header.get("operations")
+        return count if isinstance(count, int) and count >= 0 else None
+
+    @property
+    def not_run(self) -> int | None:
+        """Operations of the job with no outcome yet (None when not known)."""
+        total = self.job_operations
+        if total is None:
+            return None
+        return max(total - self.statuses.total(), 0)
+
+    def ranked_errors(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """Root-cause error types, most first; then the knock-on ones."""
+        ranked = sorted(self.errors.items(), key=lambda p: (-p[1], p[0]))
+        roots = [pair for pair in ranked if pair[0] not in KNOCK_ON]
+        knock_on = [pair for pair in ranked if pair[0] in KNOCK_ON]
+        return roots, knock_on
 
     def failing_courses(self) -> list[FailingCourse]:
         """Courses with failures, most first (ties by course as written)."""
@@ -155,6 +189,11 @@ def _first_pass(path: Path, report: Report) -> tuple[dict[str, int], int]:
     seen = 0
     for index, record in _outcomes(path):
         seen = index + 1
+        resumed = record.get("bulkmod_resume")
+        if isinstance(resumed, dict):
+            report.resumes += 1
+            report.last_resume = resumed
+            continue
         if "intent" in record:
             pending[str(record["intent"])] = None
             continue
@@ -167,7 +206,6 @@ def _first_pass(path: Path, report: Report) -> tuple[dict[str, int], int]:
         report.outcome_lines += 1
         attempts = _int(record.get("attempts"))
         report.requests += attempts
-        report.retries += max(attempts - 1, 0)
         report.throttled += _int(record.get("throttled"))
     report.in_flight = len(pending)
     report.in_flight_ids = list(pending)[:_IN_FLIGHT_KEPT]
@@ -198,6 +236,8 @@ def _count(report: Report, record: dict[str, Any]) -> None:
         report.by_op[(op, status)] += 1
     if record.get("adopted"):
         report.adopted += 1
+    report.adopted_existing += bool(record.get("adopted_existing"))
+    report.beside_existing += bool(record.get("existing"))
     finished = record.get("finished_at")
     if isinstance(finished, str) and (
         report.last_finished_at is None or finished > report.last_finished_at

@@ -141,10 +141,11 @@ def _undo_lines(record: dict[str, Any], undo: UndoJob) -> list[dict[str, Any]] |
     object_id = record.get("object_id")
     result = record.get("result") if isinstance(record.get("result"), dict) else {}
     assert isinstance(result, dict)
+    if op in ("module.create", "item.create") and record.get("adopted_existing"):
+        # Taken from the course as it was: the run did not make it.
+        undo.adopted.append(str(record["id"]))
+        return []
     if op == "module.create":
-        if record.get("adopted_existing"):
-            undo.adopted.append(str(record["id"]))
-            return []
         lines = []
         if "inserted_at" in record:
             lines.append(_line("module.update", course, object_id, None, _to_end()))

@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 from canvas_read import course_structure, read_results, write_job
+from fault_proxy import Rule, serve_proxy
 
 from bulkmod.cli import main as bulkmod_main
 from bulkmod.engine.brakes import (
@@ -17,6 +18,7 @@ from bulkmod.engine.brakes import (
 )
 from bulkmod.engine.run import RunSettings, run_job
 from bulkmod.job.validate import check_job
+from bulkmod.report_counts import build_report
 from bulkmod.sandbox.server import Sandbox, SandboxConfig
 from bulkmod.target import Target
 
@@ -220,3 +222,90 @@ def test_bad_brake_flags_send_nothing(
     assert bulkmod_main(["run", str(job), *flags]) == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [job]
+
+
+async def test_failed_pilot_says_to_look_before_going_on(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pilot with a failure points at report and retry, not at the rest."""
+    lines = [missing(1), create(1, "A"), create(2, "A")]
+    job = tmp_path / "job.jsonl"
+    status, _ = await run(sandbox, job, lines, pilot=1)
+
+    assert status == 1
+    err = capsys.readouterr().err
+    results = f"{job}.results.jsonl"
+    assert "pilot: ran the first 1 of 2 courses, and 1 operations there" in err
+    assert f"'bulkmod report {results}'" in err
+    assert f"'bulkmod retry {results} -o fix.jsonl'" in err
+    assert "Only then do the other 1 courses" in err
+    assert "to do the other" not in err
+
+
+async def test_max_failures_points_at_retry(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The stop reason names report and retry, not only running it again."""
+    job = tmp_path / "job.jsonl"
+    await run(sandbox, job, [missing(1)], max_failures=FailureLimit(count=1))
+
+    err = capsys.readouterr().err
+    assert f"'bulkmod retry {job}.results.jsonl -o fix.jsonl'" in err
+    assert f"'bulkmod report {job}.results.jsonl'" in err
+
+
+async def test_children_a_stop_cut_off_get_a_line(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The first child fails and stops the run; the second is skipped, stopped.
+
+    The parent says why; the report's error counts add up to the non-ok
+    children, which the parent's line sums up (it is not counted again).
+    """
+    lines = [
+        create(1, "A"),
+        create(1, "B"),
+        {
+            "id": "all",
+            "op": "module.update",
+            "course": 1,
+            "module": "*",
+            "params": {"require_sequential_progress": True},
+        },
+    ]
+    job = tmp_path / "job.jsonl"
+    rules = [Rule("PUT", r"/api/v1/courses/1/modules/\d+", "fail", times=1)]
+    async with serve_proxy(sandbox.base_url, rules) as proxy:
+        write_job(job, lines)
+        results = tmp_path / "results.jsonl"
+        status = await run_job(
+            check_job(job),
+            Target(proxy.base_url, TOKEN),
+            RunSettings(
+                results=results,
+                show_progress=False,
+                max_retries=0,
+                max_failures=FailureLimit(count=1),
+            ),
+        )
+
+    assert status == 3
+    got = {o["id"]: o for o in read_results(results)}
+    children = sorted(
+        (o for o in got.values() if o["parent"] == "all"), key=lambda o: o["id"]
+    )
+    assert [(o["status"], o["error"]["type"]) for o in children] == [
+        ("failed", "server_error"),
+        ("skipped", "stopped"),
+    ]
+    assert children[1]["error"]["message"] == "not sent: the run stopped before it ran"
+    assert got["all"]["status"] == "failed"
+    assert got["all"]["error"] == {
+        "type": "dependency_failed",
+        "message": "1 of 2 children did not succeed; "
+        "the run stopped before 1 child ran",
+    }
+    counted = build_report(results)
+    assert counted.errors == {"server_error": 1, "stopped": 1}
+    assert counted.children["failed"] + counted.children["skipped"] == 2
+    assert counted.statuses == {"ok": 2, "failed": 1}

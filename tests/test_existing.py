@@ -178,3 +178,148 @@ def test_differences_compare_as_canvas_shows() -> None:
         "published": True,
     }
     assert differences(asked, module) == {"published": {"job": True, "canvas": False}}
+
+
+ITEM_CREATE = "POST /api/v1/courses/{course_id}/modules/{module_id}/items"
+
+
+async def shell_with_items(sandbox: Sandbox, tmp_path: Path) -> dict[str, int]:
+    """Course 1 holds "Week 1" with a sub-header and a link; answer their ids."""
+    lines = [
+        {"id": "w", "op": "module.create", "course": 1, "params": {"name": "Week 1"}},
+        {
+            "id": "h",
+            "op": "item.create",
+            "course": 1,
+            "module": "@w",
+            "params": {"type": "SubHeader", "title": "Start here"},
+        },
+        {
+            "id": "u",
+            "op": "item.create",
+            "course": 1,
+            "module": "@w",
+            "params": {
+                "type": "ExternalUrl",
+                "title": "Syllabus",
+                "external_url": "https://example.invalid/syllabus",
+            },
+        },
+    ]
+    status, got = await run(sandbox, tmp_path / "setup.jsonl", lines)
+    assert status == 0
+    return {key: int(got[key]["object_id"]) for key in ("w", "h", "u")}
+
+
+def item(op_id: str, module: Any, **params: Any) -> dict[str, Any]:
+    """An item.create line in course 1."""
+    return {
+        "id": op_id,
+        "op": "item.create",
+        "course": 1,
+        "module": module,
+        "params": params,
+    }
+
+
+async def test_adopt_takes_the_items_of_an_adopted_module(
+    sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """adopt: the module and its "Start here" are taken; nothing is doubled.
+
+    A link of another URL is not the same item and is created; the indent the
+    job asks of "Start here" is named, not changed.
+    """
+    old = await shell_with_items(sandbox, tmp_path)
+    before = sandbox.stats.by_route[ITEM_CREATE]
+    lines = [
+        {"id": "w1", "op": "module.create", "course": 1, "params": {"name": "Week 1"}},
+        item("h", "@w1", type="SubHeader", title="Start here", indent=1),
+        item(
+            "u",
+            "@w1",
+            type="ExternalUrl",
+            title="Syllabus",
+            external_url="https://example.invalid/other",
+        ),
+    ]
+    status, got = await run(sandbox, tmp_path / "job.jsonl", lines, existing="adopt")
+
+    assert status == 0
+    assert got["w1"]["object_id"] == old["w"]
+    assert got["h"]["adopted_existing"] is True
+    assert got["h"]["object_id"] == old["h"]
+    assert got["h"]["differs"] == {"indent": {"job": 1, "canvas": 0}}
+    assert "adopted_existing" not in got["u"]
+    assert sandbox.stats.by_route[ITEM_CREATE] - before == 1
+    assert await names(http, sandbox) == [
+        ("Week 1", ["Start here", "Syllabus", "Syllabus"])
+    ]
+
+
+async def test_adopt_takes_each_existing_item_once(
+    sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """Two creates of one title, one there: the first adopts, the second makes."""
+    old = await shell_with_items(sandbox, tmp_path)
+    lines = [
+        item("a", old["w"], type="SubHeader", title="Start here"),
+        item("b", old["w"], type="SubHeader", title="Start here"),
+    ]
+    status, got = await run(sandbox, tmp_path / "job.jsonl", lines, existing="adopt")
+
+    assert status == 0
+    assert got["a"]["object_id"] == old["h"]
+    assert got["b"]["object_id"] > old["u"]
+    assert await names(http, sandbox) == [
+        ("Week 1", ["Start here", "Syllabus", "Start here"])
+    ]
+
+
+async def test_skip_and_warn_for_an_item_already_there(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """skip records a conflict naming the item; warn creates and names it."""
+    old = await shell_with_items(sandbox, tmp_path)
+    line = item("a", old["w"], type="SubHeader", title="Start here")
+
+    status, got = await run(sandbox, tmp_path / "skip.jsonl", [line], existing="skip")
+    assert status == 1
+    assert got["a"]["status"] == "skipped"
+    assert got["a"]["error"]["type"] == "conflict"
+    assert f"'Start here' (id {old['h']})" in got["a"]["error"]["message"]
+
+    status, got = await run(sandbox, tmp_path / "warn.jsonl", [line])
+    assert status == 0
+    assert got["a"]["existing"] == [old["h"]]
+    assert got["a"]["object_id"] > old["u"]
+
+
+async def test_an_item_this_run_deleted_is_not_adopted(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Deleted first, then made again: the create makes a new one."""
+    old = await shell_with_items(sandbox, tmp_path)
+    lines = [
+        item(
+            "first",
+            old["w"],
+            type="ExternalUrl",
+            title="Syllabus",
+            external_url="https://example.invalid/syllabus",
+        ),
+        {
+            "id": "del",
+            "op": "item.delete",
+            "course": 1,
+            "module": old["w"],
+            "item": old["h"],
+        },
+        item("again", old["w"], type="SubHeader", title="Start here"),
+    ]
+    status, got = await run(sandbox, tmp_path / "job.jsonl", lines, existing="adopt")
+
+    assert status == 0
+    assert got["first"]["object_id"] == old["u"]
+    assert "adopted_existing" not in got["again"]
+    assert got["again"]["object_id"] > old["u"]

@@ -13,12 +13,16 @@ import aiohttp
 import orjson
 import pytest
 import structlog
+from aiohttp import web
 from canvas_read import read_results, write_job
 
+from bulkmod.client.errors import BadAnswerError
+from bulkmod.client.http import CanvasClient
 from bulkmod.engine.run import RunSettings, run_job
 from bulkmod.job.validate import check_job
 from bulkmod.plan import command
 from bulkmod.plan.command import plan_job
+from bulkmod.plan.fetch import CanvasReader
 from bulkmod.sandbox.server import Sandbox, SandboxConfig
 from bulkmod.target import Target
 
@@ -576,3 +580,56 @@ async def test_existing_module_name_is_a_warning(
     assert plan["warnings"][0]["line"] == 1
     assert plan["warnings"][0]["type"] == "exists"
     assert str(existing) in plan["warnings"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "read"),
+    [
+        ("/api/v1/courses/sis_course_id:X", {"id": "abc"}, "course"),
+        ("/api/v1/courses/5/modules", [{"name": "no id"}], "modules"),
+    ],
+)
+async def test_plan_reads_check_the_answer_shape(
+    route: str, body: Any, read: str
+) -> None:
+    """A course without an id, or modules without ids: BadAnswerError, no crash."""
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.json_response(body)
+
+    app = web.Application()
+    app.router.add_get(route, answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = next(a[1] for a in runner.addresses if isinstance(a, tuple))
+    try:
+        async with CanvasClient(
+            f"http://127.0.0.1:{port}", "t0ken", allow_insecure_http=True
+        ) as client:
+            reader = CanvasReader(client, concurrency=2)
+            with pytest.raises(BadAnswerError):
+                if read == "course":
+                    await reader.course_id("sis_course_id:X")
+                else:
+                    await reader.modules("5")
+            await reader.close()
+    finally:
+        await runner.cleanup()
+
+
+async def test_csv_problems_are_named_by_row(sandbox: Sandbox, tmp_path: Path) -> None:
+    """A CSV job's problem reads "file:row 3", as validate names it; 1 problem."""
+    job = tmp_path / "job.csv"
+    job.write_text("op,course,module,name\nmodule.create,1,,A\nmodule.update,1,999,B\n")
+    out = io.StringIO()
+    status = await plan_job(
+        check_job(job), Target(sandbox.base_url, TOKEN), fmt="table", out=out
+    )
+
+    assert status == 1
+    lines = out.getvalue().splitlines()
+    assert "problems (file:row N: id: type: message)" in lines
+    assert any(line.startswith(f"  {job}:row 3: L3: not_found: ") for line in lines)
+    assert any(line.startswith("1 problem: fix it before the run") for line in lines)

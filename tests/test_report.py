@@ -146,7 +146,8 @@ def write_results(path: Path, records: list[dict[str, Any]], tail: bytes = b"") 
 #: The report of RECORDS, worked out by hand: w2's second outcome replaces its
 #: first; latency is of the 7 last outcomes that sent a request, fan-out
 #: parent left out: 5, 10, 15, 20, 25, 30, 50 (p50 is the 4th, p90 and p99
-#: the 7th); requests 1+3+0+1+1+1+1+2+1+1 = 12, retries 2+1 = 3.
+#: the 7th); requests 1+3+0+1+1+1+1+2+1+1 = 12. HEADER is of a version that
+#: did not record the job's operation count: "not yet run" is unknown.
 EXPECTED: dict[str, Any] = {
     "results": "",
     "header": {
@@ -155,11 +156,18 @@ EXPECTED: dict[str, Any] = {
         "base_url": "http://127.0.0.1:9",
         "user": "Admin (id 1)",
         "started_at": "2024-08-01T10:00:00.000Z",
+        "operations": None,
+    },
+    "runs": {
+        "count": 1,
+        "last_user": "Admin (id 1)",
+        "last_started_at": "2024-08-01T10:00:00.000Z",
     },
     "torn_tail": False,
     "outcome_lines": 10,
     "last_finished_at": "2024-08-02T09:00:00.000Z",
     "operations": {"total": 7, "ok": 3, "failed": 3, "skipped": 1},
+    "not_run": None,
     "children": {"total": 2, "ok": 1, "failed": 1, "skipped": 0},
     "by_op": {
         "item.create": {"ok": 0, "failed": 0, "skipped": 1},
@@ -204,9 +212,9 @@ EXPECTED: dict[str, Any] = {
     ],
     "latency_ms": {"count": 7, "p50": 20.0, "p90": 50.0, "p99": 50.0, "max": 50.0},
     "requests": 12,
-    "retries": 3,
     "throttled": 1,
     "adopted": 1,
+    "existing": {"adopted": 0, "created_beside": 0},
     "in_flight": 1,
     "in_flight_ids": ["c3"],
 }
@@ -276,7 +284,7 @@ def test_table(tmp_path: Path) -> None:
         in (lines)
     )
     assert lines[-1] == (
-        "requests    12, retries 3, throttled 1, adopted after a lost answer 1"
+        "requests    12 (lookups included), throttled 1, adopted after a lost answer 1"
     )
     assert any(line.startswith("in flight   1 ") and "c3" in line for line in lines)
 
@@ -334,3 +342,87 @@ def test_main_refuses_other_files(
     assert "cannot read" in capsys.readouterr().err
     with pytest.raises(ReportError):
         build_report(job)
+
+
+def test_root_causes_come_before_knock_on_errors(tmp_path: Path) -> None:
+    """One not_found under many skips: it is listed first, skips on one line."""
+    records: list[dict[str, Any]] = [
+        HEADER,
+        outcome("a", "module.update", 1, "failed", error=error("not_found", "gone")),
+    ]
+    records += [
+        outcome(f"d{n}", "item.create", 1, "skipped", error=error(kind, "x"))
+        for n, kind in enumerate(["dependency_failed"] * 5 + ["stopped"] * 2)
+    ]
+    counted = build_report(write_results(tmp_path / "r.jsonl", records))
+
+    lines = report.render_table(counted).splitlines()
+    start = lines.index("errors by type")
+    assert lines[start + 1 : start + 3] == [
+        "  not_found                   1",
+        "  and, following from those or from a stop: 5 dependency_failed, 2 stopped",
+    ]
+    assert list(report.to_json(counted)["errors"]) == [
+        "not_found",
+        "dependency_failed",
+        "stopped",
+    ]
+
+
+def test_not_yet_run_from_the_header_count(tmp_path: Path) -> None:
+    """A header of 5 operations and 2 outcomes: 3 not yet run."""
+    header = {"bulkmod": {**HEADER["bulkmod"], "operations": 5}}
+    records = [
+        header,
+        outcome("a", "module.create", 1, "ok"),
+        outcome("b", "module.create", 1, "ok"),
+    ]
+    counted = build_report(write_results(tmp_path / "r.jsonl", records))
+
+    assert counted.not_run == 3
+    assert report.to_json(counted)["not_run"] == 3
+    assert (
+        "operations  2: 2 ok, 0 failed, 0 skipped (of 5 in the job, 3 not yet run)"
+        in (report.render_table(counted).splitlines())
+    )
+
+
+def test_resumed_by_another_user_names_both(tmp_path: Path) -> None:
+    """A resume line is no outcome; the report names the first and last user."""
+    resume = {
+        "bulkmod_resume": {
+            "user": "Helper (id 7)",
+            "started_at": "2024-08-02T08:00:00.000Z",
+            "base_url": "http://127.0.0.1:9",
+        }
+    }
+    records = [HEADER, outcome("a", "module.create", 1, "ok"), resume]
+    counted = build_report(write_results(tmp_path / "r.jsonl", records))
+
+    assert counted.outcome_lines == 1
+    assert report.to_json(counted)["runs"] == {
+        "count": 2,
+        "last_user": "Helper (id 7)",
+        "last_started_at": "2024-08-02T08:00:00.000Z",
+    }
+    assert (
+        "runs        2, the last started 2024-08-02T08:00:00.000Z as Helper (id 7) "
+        "(the first as Admin (id 1))"
+    ) in report.render_table(counted).splitlines()
+
+
+def test_existing_objects_are_counted(tmp_path: Path) -> None:
+    """Creates adopted from the course, or made beside a namesake, are counted."""
+    records = [
+        HEADER,
+        outcome("a", "module.create", 1, "ok", adopted_existing=True),
+        outcome("b", "item.create", 1, "ok", adopted_existing=True),
+        outcome("c", "module.create", 1, "ok", existing=[4]),
+    ]
+    counted = build_report(write_results(tmp_path / "r.jsonl", records))
+
+    assert report.to_json(counted)["existing"] == {"adopted": 2, "created_beside": 1}
+    assert (
+        "existing    2 adopted from the course as it was (--existing adopt), 1 "
+        "created beside one of the same name (--existing warn)"
+    ) in report.render_table(counted).splitlines()

@@ -342,3 +342,20 @@ def test_only_an_ok_outcome_closes_an_intent(tmp_path: Path) -> None:
     assert previous.values == {"b": (9, 1)}
     # Only course 1 has an open create intent; b's module is claimed there.
     assert previous.claimed == {(1, "module"): {9}, (1, "item"): set()}
+
+
+async def test_header_counts_the_job_and_a_rerun_says_who_resumed(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The header records 2 operations; a rerun appends one resume line."""
+    lines = [create("a", "A"), create("b", "B")]
+    assert await run(sandbox.base_url, tmp_path, lines) == 0
+    assert await run(sandbox.base_url, tmp_path, lines) == 0
+
+    got = records(results_of(tmp_path))
+    assert got[0]["bulkmod"]["operations"] == 2
+    resumes = [r["bulkmod_resume"] for r in got if "bulkmod_resume" in r]
+    assert len(resumes) == 1
+    assert resumes[0]["base_url"] == sandbox.base_url
+    assert resumes[0]["user"] == got[0]["bulkmod"]["user"]
+    assert sorted(resumes[0]) == ["base_url", "started_at", "user"]

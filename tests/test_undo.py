@@ -202,9 +202,8 @@ async def test_undo_takes_the_run_back(
     err = io.StringIO()
     assert run_undo(tmp_path / "c.results.jsonl", undo_job, err) == 0
     lines = [orjson.loads(raw) for raw in undo_job.read_bytes().splitlines()]
-    assert {"op": "module.delete", "course": 1, "module": outcomes[0]["object_id"]} in (
-        lines
-    )
+    first_create = by_line[1]["object_id"]
+    assert {"op": "module.delete", "course": 1, "module": first_create} in lines
     intro = by_line[3]["object_id"]
     at = lines.index({"op": "module.delete", "course": 1, "module": intro})
     assert lines[at - 1]["params"] == {"position": PAST_THE_END}

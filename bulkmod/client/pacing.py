@@ -41,12 +41,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from aiolimiter import AsyncLimiter
 
@@ -110,15 +110,6 @@ def quota_number(
     return low if number < low else high if number > high else number
 
 
-@dataclass(frozen=True, slots=True)
-class _Seen:
-    """One answer: when, the free room it implied, costs reported up to it."""
-
-    at: float
-    free: float
-    costs: float
-
-
 class Pacer:
     """Keeps a token's requests under Canvas's throttle."""
 
@@ -148,7 +139,12 @@ class Pacer:
         self._outflow_learnt_at = -math.inf
 
         self._costs = 0.0
-        self._recent: deque[_Seen] = deque()
+        #: (when, free room plus costs so far) of the answers in the window.
+        self._recent: deque[tuple[float, float]] = deque()
+        #: (when, key) of the answers that may yet be the lowest, keys rising;
+        #: see :meth:`_lowest_recent`.
+        self._lowest: deque[tuple[float, float]] = deque()
+        self._lowest_outflow = self._outflow
         #: (when, free room plus all costs so far): grows at the leak rate.
         self._history: deque[tuple[float, float]] = deque()
         self._idle_free = 0.0
@@ -296,9 +292,15 @@ class Pacer:
 
     def _observe(self, now: float, remaining: float) -> None:
         free = remaining + self._up * self._in_flight
-        self._recent.append(_Seen(at=now, free=free, costs=self._costs))
-        while now - self._recent[0].at > TRUST_WINDOW:
+        self._recent.append((now, free + self._costs))
+        while now - self._recent[0][0] > TRUST_WINDOW:
             self._recent.popleft()
+        if self._lowest_outflow != self._outflow:
+            self._rebuild_lowest()
+        else:
+            self._push_lowest(now, free + self._costs)
+            while now - self._lowest[0][0] > TRUST_WINDOW:
+                self._lowest.popleft()
 
         if self._in_flight == 0:
             # Nothing of ours is running, so no reservation can be missing:
@@ -314,11 +316,37 @@ class Pacer:
         self._learn_outflow(now)
 
     def _lowest_recent(self, now: float) -> float:
-        lowest = math.inf
-        for seen in self._recent:
-            grown = self._outflow * max(0.0, now - seen.at)
-            lowest = min(lowest, seen.free + grown - (self._costs - seen.costs))
-        return lowest
+        """The lowest recent answer's free room, grown by the leak since.
+
+        An answer seen at ``at`` with free room ``free`` and costs ``c`` so far
+        is worth ``free + outflow * (now - at) - (costs - c)`` now, that is
+        ``key + outflow * now - costs`` with ``key = free + c - outflow * at``.
+        Only the key differs between answers, so the lowest is the answer of
+        the lowest key: a queue of rising keys keeps it at its front in O(1)
+        per answer. Keys depend on the leak, so the queue is rebuilt when the
+        leak is learnt afresh (at most once per :data:`TRUST_WINDOW`). The
+        pacer's clock never goes back, so ``now - at`` is never negative.
+        """
+        if not self._lowest:
+            return math.inf
+        if self._lowest_outflow != self._outflow:
+            self._rebuild_lowest()
+        return self._lowest[0][1] + self._outflow * now - self._costs
+
+    def _push_lowest(self, at: float, free_and_costs: float) -> None:
+        key = free_and_costs - self._outflow * at
+        lowest = self._lowest
+        # An older answer of a key as high is never the lowest again: it
+        # leaves the window before this one.
+        while lowest and lowest[-1][1] >= key:
+            lowest.pop()
+        lowest.append((at, key))
+
+    def _rebuild_lowest(self) -> None:
+        self._lowest_outflow = self._outflow
+        self._lowest.clear()
+        for at, free_and_costs in self._recent:
+            self._push_lowest(at, free_and_costs)
 
     # -- how fast they start --------------------------------------------
 
@@ -341,8 +369,14 @@ class Pacer:
         start, end = samples[0][0], samples[-1][0]
         if end - start < OUTFLOW_MIN_SPAN:
             return
-        early = min((s for s in samples if s[0] <= start + 1.0), key=_second)
-        late = min((s for s in samples if s[0] >= end - 1.0), key=_second)
+        # Only the first and last second are read, not the whole history.
+        early = min(
+            itertools.takewhile(lambda s: s[0] <= start + 1.0, samples), key=_second
+        )
+        late = min(
+            itertools.takewhile(lambda s: s[0] >= end - 1.0, reversed(samples)),
+            key=_second_then_first,
+        )
         span = late[0] - early[0]
         if span < OUTFLOW_MIN_SPAN / 2:
             return
@@ -410,3 +444,8 @@ class Pacer:
 
 def _second(sample: tuple[float, float]) -> float:
     return sample[1]
+
+
+def _second_then_first(sample: tuple[float, float]) -> tuple[float, float]:
+    # Of equal values, the earliest (read from the end, min keeps the first).
+    return sample[1], sample[0]

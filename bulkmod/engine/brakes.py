@@ -60,8 +60,9 @@ def parse_failure_limit(text: str) -> FailureLimit:
 class FailureBrake:
     """Count failed outcomes; say why the run must stop once the limit is met."""
 
-    def __init__(self, limit: FailureLimit) -> None:
+    def __init__(self, limit: FailureLimit, results: str = "RESULTS") -> None:
         self.limit = limit
+        self.results = results
         self.failed = 0
         self.ended = 0
 
@@ -80,7 +81,7 @@ class FailureBrake:
         if limit.count is not None and self.failed >= limit.count:
             return (
                 f"{self.failed} operations failed (--max-failures {limit}); "
-                "look at the failures, then run the same command again to go on"
+                + self._advice()
             )
         if (
             limit.share is not None
@@ -89,10 +90,20 @@ class FailureBrake:
         ):
             return (
                 f"{self.failed} of {self.ended} operations ended so far failed "
-                f"(--max-failures {limit}); look at the failures, then run the "
-                "same command again to go on"
+                f"(--max-failures {limit}); " + self._advice()
             )
         return None
+
+    def _advice(self) -> str:
+        # Running the same command again sends the failed lines unchanged and
+        # they fail again: the way on goes through fixing them.
+        return (
+            f"see why with 'bulkmod report {self.results}'; "
+            f"'bulkmod retry {self.results} -o fix.jsonl' writes the lines that "
+            "did not end ok to a job of their own, to fix and run; running the "
+            "same command again goes on with the rest (the failed lines are "
+            "sent again as they are)"
+        )
 
 
 def _closes_fan_out(record: dict[str, Any]) -> bool:

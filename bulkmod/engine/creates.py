@@ -4,9 +4,9 @@ A ``module.create`` or ``item.create`` with its ids resolved goes through
 here: a content title becomes the item's ``content_id`` or ``page_url``; the
 course is surveyed once (its id floors for :mod:`bulkmod.engine.recovery`,
 its modules for :mod:`bulkmod.engine.existing`); the create is sent, or found
-after a lost answer, or (for a module whose name is already there) handled
-as ``--existing`` says; and ``published``, which Canvas ignores on create, is
-set right after.
+after a lost answer, or (for a module whose name is already there, or an item
+its module already had) handled as ``--existing`` says; and ``published``,
+which Canvas ignores on create, is set right after.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class Creator:
 
         pending = self._previous.pending.get(target.op_id)
         kind = target.op.op.split(".")[0]
-        needs_names = kind == "module" and self._policy != "duplicate"
+        needs_names = self._policy != "duplicate"
         if (
             ctx.module_floor is None
             or ctx.item_floor is None
@@ -90,8 +90,15 @@ class Creator:
 
         there: list[dict[str, Any]] = []
         if needs_names and ctx.modules_before is not None:
-            there = existing.same_name(ctx.modules_before, params.get("name"), floor)
+            if kind == "module":
+                there = existing.same_name(
+                    ctx.modules_before, params.get("name"), floor
+                )
+            else:
+                there = await self._items_there(target, ctx, floor)
         if there and self._policy != "warn":
+            if kind == "item":
+                return self._settle_item(target, ctx, there, asked)
             return self._settle_existing(target, there, asked)
 
         done = await self._sender.create(
@@ -109,12 +116,12 @@ class Creator:
             # the siblings this insert shifted move back.
             done.extra["inserted_at"] = params["position"]
         if there:
-            done.extra["existing"] = [int(module["id"]) for module in there]
+            done.extra["existing"] = [int(found["id"]) for found in there]
             log.warning(
-                "module name exists",
+                f"{kind} exists",
                 op_id=target.op_id,
                 course=target.course_id,
-                name=params.get("name"),
+                name=params.get("name", params.get("title")),
                 existing=done.extra["existing"],
                 created=done.object_id,
             )
@@ -139,7 +146,7 @@ class Creator:
                 f"that name ({names}); --existing adopt cannot tell which to "
                 "take: name one by id in the lines that need it"
             )
-        module = there[0]
+        module = {key: value for key, value in there[0].items() if key != "items"}
         differs = existing.differences(asked, module)
         log.info(
             "module adopted",
@@ -149,8 +156,55 @@ class Creator:
             differs=sorted(differs),
         )
         return Done(
-            dict(module),
+            module,
             int(module["id"]),
+            extra={"adopted_existing": True, "differs": differs},
+        )
+
+    async def _items_there(
+        self, target: Target, ctx: CourseContext, floor: int
+    ) -> list[dict[str, Any]]:
+        """Items like the one to create, in a module the course had before."""
+        assert ctx.modules_before is not None
+        module = ctx.modules_before.get(target.module_id or 0)
+        if module is None:
+            return []
+        items = await existing.items_before(
+            self._client, target.course_id, module, target.stats, target.op.as_user
+        )
+        return existing.same_items(items, target.params, floor)
+
+    def _settle_item(
+        self,
+        target: Target,
+        ctx: CourseContext,
+        there: list[dict[str, Any]],
+        asked: dict[str, Any],
+    ) -> Done:
+        """``--existing skip`` or ``adopt`` for an item already in its module."""
+        if self._policy == "skip":
+            raise Skipped(
+                "conflict",
+                f"module {target.module_id} of course {target.course_id} already "
+                f"has item {existing.describe(there[:1])}; --existing skip left it "
+                "as it is and created none",
+            )
+        assert ctx.modules_before is not None and target.module_id is not None
+        item = there[0]
+        existing.take(ctx.modules_before[target.module_id]["items"], item)
+        wanted = {key: value for key, value in asked.items() if key != "content"}
+        wanted.update(target.params)
+        differs = existing.differences(wanted, item)
+        log.info(
+            "item adopted",
+            op_id=target.op_id,
+            course=target.course_id,
+            item=item["id"],
+            differs=sorted(differs),
+        )
+        return Done(
+            dict(item),
+            int(item["id"]),
             extra={"adopted_existing": True, "differs": differs},
         )
 

@@ -42,9 +42,12 @@ from bulkmod.job.model import Every, Operation, Safety
 
 log = structlog.get_logger("bulkmod.run")
 
-#: Course contexts kept between lanes; a job that comes back to a course
-#: after this many others refetches what it needs.
-_CONTEXTS_KEPT = 2000
+#: Course contexts kept, the most recently used: well above the lanes that
+#: run at once, so a course keeps its context while its lane runs. A job that
+#: comes back to a course after this many others lists its modules (and any
+#: content it names by title) again; a context holds only ids by name, so
+#: this many stay small.
+_CONTEXTS_KEPT = 100
 
 #: Called when the run must stop: the reason, said to the user.
 StopRun = Callable[[str], None]
@@ -218,7 +221,11 @@ class Executor:
         self._outage_since = None
         if ctx.modules_before is not None:
             existing.note_change(
-                ctx.modules_before, op.op, target.module_id, target.params
+                ctx.modules_before,
+                op.op,
+                target.module_id,
+                target.params,
+                target.item_id,
             )
         self._finish(
             op, op_id, course_id, "ok", stats, started, parent=parent, done=done
@@ -321,13 +328,24 @@ class Executor:
             )
             return
 
-        failed = 0
+        failed = stopped = 0
         for module_id, item_id in pairs:
             child_id = f"{op.id}/{item_id if item_id is not None else module_id}"
             if child_id in self._previous.ok:
                 continue
             if self._tally.stopped:
-                failed += 1
+                # Every child that did not succeed gets a line saying why.
+                self._finish(
+                    op,
+                    child_id,
+                    course_id,
+                    "skipped",
+                    Stats(),
+                    time.monotonic(),
+                    parent=op.id,
+                    error=("stopped", "not sent: the run stopped before it ran"),
+                )
+                stopped += 1
                 continue
             ok = await self._run_one(
                 op,
@@ -338,30 +356,38 @@ class Executor:
                 op_id=child_id,
             )
             failed += not ok
+        self._close_fan_out(op, course_id, stats, started, len(pairs), failed, stopped)
+
+    def _close_fan_out(
+        self,
+        op: Operation,
+        course_id: int,
+        stats: Stats,
+        started: float,
+        children: int,
+        failed: int,
+        stopped: int,
+    ) -> None:
+        """Write the parent's line, which sums up its children."""
+        result = {"children": children, "failed": failed + stopped}
+        if not failed and not stopped:
+            self._finish(op, op.id, course_id, "ok", stats, started, result=result)
+            return
+        parts = []
         if failed:
-            self._finish(
-                op,
-                op.id,
-                course_id,
-                "failed",
-                stats,
-                started,
-                error=(
-                    "dependency_failed",
-                    f"{failed} of {len(pairs)} children did not succeed",
-                ),
-                result={"children": len(pairs), "failed": failed},
-            )
-        else:
-            self._finish(
-                op,
-                op.id,
-                course_id,
-                "ok",
-                stats,
-                started,
-                result={"children": len(pairs), "failed": 0},
-            )
+            parts.append(f"{failed} of {_children(children)} did not succeed")
+        if stopped:
+            parts.append(f"the run stopped before {_children(stopped)} ran")
+        self._finish(
+            op,
+            op.id,
+            course_id,
+            "failed" if failed else "skipped",
+            stats,
+            started,
+            error=("dependency_failed" if failed else "stopped", "; ".join(parts)),
+            result=result,
+        )
 
     async def _children(
         self, op: Operation, course_id: int, stats: Stats
@@ -471,6 +497,10 @@ class Executor:
             status=status,
             attempt=stats.attempts,
         )
+
+
+def _children(count: int) -> str:
+    return f"{count} child" if count == 1 else f"{count} children"
 
 
 def _unforeseen(op_id: str, err: Exception) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Course shells that are not empty: a module of the same name already there.
+"""Course shells that are not empty: a module or item already there.
 
 Canvas allows two modules of one name, so a term-start job run on a shell
 that already holds "Week 1" would silently build a second one. Before its
@@ -16,13 +16,24 @@ of such a name does:
   that depend on it are skipped too;
 - ``duplicate``: create it, saying nothing.
 
-Modules this run deletes or renames are kept track of, so a name is judged
-against the course as it stands when the create runs.
+An ``item.create`` into a module the course had before this run is judged
+the same way against that module's items as they were before the run (an
+item of the same type and title, and the same content, page or URL where
+the line gives one; listed once per module, when the first such create
+runs): ``warn`` creates it and names them, ``adopt`` takes the oldest one
+not yet taken (a job that makes two items of one title takes two), ``skip``
+records a ``conflict``.
+
+Modules and items this run deletes or renames are kept track of, so a name
+is judged against the course as it stands when the create runs.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from bulkmod.client.http import CanvasClient, Stats
+from bulkmod.client.urls import api_path
 
 #: The choices of ``--existing``.
 EXISTING = ("warn", "adopt", "skip", "duplicate")
@@ -44,29 +55,93 @@ def same_name(
     return sorted(found, key=lambda module: int(module["id"]))
 
 
-def differences(params: dict[str, Any], module: dict[str, Any]) -> dict[str, Any]:
-    """The params of a create that the existing module does not have.
+async def items_before(
+    client: CanvasClient,
+    course_id: int,
+    module: dict[str, Any],
+    stats: Stats,
+    as_user: str | None,
+) -> list[dict[str, Any]]:
+    """The items of a module the course had before this run (listed once).
 
-    Answer ``{param: {"job": wanted, "canvas": found}}``.
+    The list is kept in the module's entry, so that the items this run takes
+    or deletes can be struck from it.
+    """
+    items = module.get("items")
+    if not isinstance(items, list):
+        path = api_path(
+            "/courses/{course}/modules/{module}/items",
+            course=course_id,
+            module=int(module["id"]),
+        )
+        items = await client.list_all(path, as_user=as_user, stats=stats, kind="item")
+        module["items"] = items
+    return items
+
+
+def same_items(
+    items: list[dict[str, Any]], params: dict[str, Any], floor: int
+) -> list[dict[str, Any]]:
+    """Items that match what an ``item.create`` sets, oldest first.
+
+    Type and title must match, and the content, page or URL where the
+    create gives one. Only ids at or below ``floor`` count, as for modules.
+    """
+    found = [
+        item for item in items if int(item["id"]) <= floor and _same_item(item, params)
+    ]
+    return sorted(found, key=lambda item: int(item["id"]))
+
+
+def _same_item(item: dict[str, Any], params: dict[str, Any]) -> bool:
+    wanted = params.get("type")
+    # An assignment that backs a quiz or discussion is listed as one, under
+    # the quiz's or topic's own content id.
+    backed = wanted == "Assignment" and item.get("type") in ("Quiz", "Discussion")
+    if item.get("type") != wanted and not backed:
+        return False
+    if item.get("title") != params.get("title"):
+        return False
+    keys = ("page_url", "external_url") if backed else _POINTERS
+    return all(str(item.get(key)) == str(params[key]) for key in keys if key in params)
+
+
+#: What an item points at: judged equal when the create gives it.
+_POINTERS = ("content_id", "page_url", "external_url")
+
+
+def take(items: list[dict[str, Any]], item: dict[str, Any]) -> None:
+    """Strike an adopted item from the list, so no other create takes it."""
+    items[:] = [entry for entry in items if entry["id"] != item["id"]]
+
+
+def differences(params: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
+    """The params of a create that the existing module or item does not have.
+
+    Answer ``{param: {"job": wanted, "canvas": found}}``. A dict param (a
+    completion requirement) is judged by the keys the job gives.
     """
     differs: dict[str, Any] = {}
     for key, wanted in params.items():
-        found = module.get(key)
-        if key == "prerequisite_module_ids":
-            same = sorted(map(str, wanted or [])) == sorted(map(str, found or []))
-        elif isinstance(wanted, bool) or isinstance(found, bool):
-            same = bool(wanted) == bool(found)
+        there = found.get(key)
+        if isinstance(wanted, dict):
+            same = isinstance(there, dict) and not differences(wanted, there)
+        elif key == "prerequisite_module_ids":
+            same = sorted(map(str, wanted or [])) == sorted(map(str, there or []))
+        elif isinstance(wanted, bool) or isinstance(there, bool):
+            same = bool(wanted) == bool(there)
         else:
-            same = wanted == found or str(wanted) == str(found)
+            same = wanted == there or str(wanted) == str(there)
         if not same:
-            differs[key] = {"job": wanted, "canvas": found}
+            differs[key] = {"job": wanted, "canvas": there}
     return differs
 
 
-def describe(modules: list[dict[str, Any]]) -> str:
-    """Name modules for a message: ``'Week 1' (id 12)``."""
+def describe(found: list[dict[str, Any]]) -> str:
+    """Name modules or items for a message: ``'Week 1' (id 12)``."""
     return ", ".join(
-        f"{module.get('name')!r} (id {module['id']})" for module in modules
+        f"{entry.get('name', entry.get('title'))!r} (id {entry['id']})"
+        for entry in found
     )
 
 
@@ -75,11 +150,30 @@ def note_change(
     op: str,
     module_id: int | None,
     params: dict[str, Any],
+    item_id: int | None = None,
 ) -> None:
-    """Keep the known modules true after a delete or a rename of this run."""
+    """Keep the known modules and items true after a change of this run."""
     if module_id is None or module_id not in modules:
         return
     if op == "module.delete":
         del modules[module_id]
     elif op == "module.update" and "name" in params:
         modules[module_id] = {**modules[module_id], "name": params["name"]}
+    elif op.startswith("item.") and item_id is not None:
+        _note_item_change(modules[module_id], op, item_id, params)
+
+
+def _note_item_change(
+    module: dict[str, Any], op: str, item_id: int, params: dict[str, Any]
+) -> None:
+    items = module.get("items")
+    if not isinstance(items, list):
+        return
+    moved = "module_id" in params and str(params["module_id"]) != str(module["id"])
+    if op == "item.delete" or (op == "item.update" and moved):
+        take(items, {"id": item_id})
+    elif op == "item.update" and "title" in params:
+        items[:] = [
+            {**item, "title": params["title"]} if item["id"] == item_id else item
+            for item in items
+        ]

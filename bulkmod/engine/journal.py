@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,10 +45,30 @@ class JournalError(Exception):
     """The results file cannot be used for this run; the message says why."""
 
 
+class _Clock:
+    """Formats the time, reusing the text of the second until it changes."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def now(self) -> str:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            # Two timestamps go into most operations' lines: formatting the
+            # date once a second instead of twice per operation saves work.
+            self._text = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+            self._second = second
+        return f"{self._text}{int((now - second) * 1000):03d}Z"
+
+
+_clock = _Clock()
+
+
 def utc_now() -> str:
     """The current time as Canvas writes it: ISO-8601 UTC with a ``Z``."""
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return _clock.now()
 
 
 def iter_records(path: Path) -> Iterator[dict[str, Any]]:
@@ -217,13 +238,16 @@ class Journal:
         base_url: str,
         user: str | None,
         fresh: bool,
+        operations: int | None = None,
     ) -> tuple[Journal, bool]:
         """Open ``path`` for a run, checking that it belongs to this job.
 
         With ``fresh``, an existing file is moved aside (to
         ``<name>.<timestamp>``) and the run starts over. Otherwise an existing
         file of the same job and Canvas is resumed (the answer says whether)
-        and one of another job or Canvas is refused.
+        and one of another job or Canvas is refused. A new file starts with
+        the header (``operations`` is the job's operation count); a resumed
+        one gets a ``bulkmod_resume`` line naming who resumed it and when.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = _open_locked(path)
@@ -238,7 +262,18 @@ class Journal:
             handle.close()
             raise
         journal = cls(path, handle)
-        if not resuming:
+        if resuming:
+            # No status: readers of outcomes pass over it.
+            journal.write(
+                {
+                    "bulkmod_resume": {
+                        "user": user,
+                        "started_at": utc_now(),
+                        "base_url": base_url,
+                    }
+                }
+            )
+        else:
             journal.write(
                 {
                     "bulkmod": {
@@ -248,6 +283,7 @@ class Journal:
                         "base_url": base_url,
                         "user": user,
                         "started_at": utc_now(),
+                        "operations": operations,
                     }
                 }
             )
@@ -283,7 +319,7 @@ class Journal:
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one line and flush it to the operating system at once."""
-        self._handle.write(orjson.dumps(record) + b"\n")
+        self._handle.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
         self._handle.flush()
 
     def close(self) -> None:

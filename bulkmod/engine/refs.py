@@ -9,15 +9,31 @@ ok with the id of the object the operation created or acted on, or failed.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 
 
-@dataclass(slots=True)
 class _Entry:
-    ok: bool | None = None
-    object_id: int | None = None
-    course_id: int | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
+    """One referenced operation: pending until it settles, then its outcome."""
+
+    __slots__ = ("ok", "object_id", "course_id", "waiters")
+
+    def __init__(self) -> None:
+        self.ok: bool | None = None
+        self.object_id: int | None = None
+        self.course_id: int | None = None
+        #: Futures of those waiting for it; made only when someone waits, as
+        #: most references are settled before the line that needs them runs.
+        self.waiters: list[asyncio.Future[None]] | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.ok is not None
+
+    def finish(self, ok: bool) -> None:
+        self.ok = ok
+        waiters, self.waiters = self.waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 class RefTable:
@@ -47,9 +63,11 @@ class RefTable:
         """Record the outcome of a referenced operation and wake its waiters."""
         if op_id not in self._referenced:
             return
-        entry = self._entries.setdefault(op_id, _Entry())
-        entry.ok, entry.object_id, entry.course_id = ok, object_id, course_id
-        entry.done.set()
+        entry = self._entries.get(op_id)
+        if entry is None:
+            entry = self._entries[op_id] = _Entry()
+        entry.object_id, entry.course_id = object_id, course_id
+        entry.finish(ok)
 
     def abandon(self) -> None:
         """Settle every entry still pending as failed, waking its waiters.
@@ -58,9 +76,8 @@ class RefTable:
         others (of other lanes, through ``after``) waiting for ever.
         """
         for entry in self._entries.values():
-            if not entry.done.is_set():
-                entry.ok = False
-                entry.done.set()
+            if not entry.settled:
+                entry.finish(False)
 
     def ready(self, op_ids: list[str]) -> bool:
         """Whether every one of these operations has settled."""
@@ -76,7 +93,12 @@ class RefTable:
                 # stopped before it; either way it did not succeed.
                 failed.append(op_id)
                 continue
-            await entry.done.wait()
+            if not entry.settled:
+                waiter = asyncio.get_running_loop().create_future()
+                if entry.waiters is None:
+                    entry.waiters = []
+                entry.waiters.append(waiter)
+                await waiter
             if not entry.ok:
                 failed.append(op_id)
         return failed
@@ -88,4 +110,4 @@ class RefTable:
 
     def _settled(self, op_id: str) -> bool:
         entry = self._entries.get(op_id)
-        return entry is None or entry.done.is_set()
+        return entry is None or entry.settled

@@ -45,8 +45,10 @@ class CourseContext:
 
     course: str
     course_id: int | None = None
-    #: Content lists fetched for title lookups, by item type.
-    content: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Content fetched for title lookups, by item type: each title with the
+    #: ids (page urls for pages) of the content of that title. Only these are
+    #: kept, not the lists Canvas sent, so a context stays small.
+    content: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     #: The highest module and item ids known to exist in the course; every
     #: object created from now on has a higher id (Canvas ids only grow).
     module_floor: int | None = None
@@ -153,21 +155,45 @@ class Resolver:
         if item_type not in CONTENT_LISTS:
             raise NotFoundError(f"items of type {item_type} point at no content")
         endpoint, title_field, item_field = CONTENT_LISTS[item_type]
-        listed = ctx.content.get(item_type)
-        if listed is None:
+        titles = ctx.content.get(item_type)
+        if titles is None:
             path = api_path(f"/courses/{{course}}/{endpoint}", course=course_id)
             listed = await self._client.list_all(
                 path, as_user=as_user, stats=stats, kind=_CONTENT_KINDS[item_type]
             )
-            ctx.content[item_type] = listed
-        where = f"course {course_id}"
+            titles = _titles(listed, title_field, item_field)
+            ctx.content[item_type] = titles
+        found = titles.get(title)
+        if not found:
+            raise NotFoundError(
+                f"no {item_type} titled {title!r} in course {course_id}"
+            )
+        if len(found) > 1:
+            raise _ambiguous(found, item_type, title, f"course {course_id}")
         if item_field == "page_url":
-            return item_field, _pick(listed, title_field, title, item_type, where)[
-                "url"
-            ]
-        return item_field, int(
-            _pick(listed, title_field, title, item_type, where)["id"]
-        )
+            return item_field, found[0]
+        return item_field, int(found[0])
+
+
+def _titles(
+    listed: list[dict[str, Any]], title_field: str, item_field: str
+) -> dict[str, list[Any]]:
+    """Index content by title: its ids, or its urls for pages."""
+    key = "url" if item_field == "page_url" else "id"
+    titles: dict[str, list[Any]] = {}
+    for entry in listed:
+        title = entry.get(title_field)
+        if isinstance(title, str):
+            titles.setdefault(title, []).append(entry.get(key))
+    return titles
+
+
+def _ambiguous(found: list[Any], what: str, wanted: str, where: str) -> ConflictError:
+    ids = ", ".join(str(value) for value in found)
+    return ConflictError(
+        f"{len(found)} of {what} titled {wanted!r} in {where} ({ids}); "
+        "name one by id instead"
+    )
 
 
 def _pick(
@@ -177,11 +203,7 @@ def _pick(
     if not matches:
         raise NotFoundError(f"no {what} titled {wanted!r} in {where}")
     if len(matches) > 1:
-        ids = ", ".join(str(entry.get("id", entry.get("url"))) for entry in matches)
-        raise ConflictError(
-            f"{len(matches)} of {what} titled {wanted!r} in {where} ({ids}); "
-            "name one by id instead"
-        )
+        raise _ambiguous([entry.get("id") for entry in matches], what, wanted, where)
     return matches[0]
 
 

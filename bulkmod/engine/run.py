@@ -125,6 +125,7 @@ async def run_job(job: JobSummary, target: Target, settings: RunSettings) -> int
                 base_url=target.base_url,
                 user=who,
                 fresh=settings.fresh or target.embedded,
+                operations=job.operations,
             )
         except JournalError as err:
             print(f"bulkmod: {err}", file=sys.stderr)
@@ -160,7 +161,11 @@ async def _run(
         scheduler.stop()
         refs.abandon()
 
-    brake = FailureBrake(settings.max_failures) if settings.max_failures else None
+    brake = (
+        FailureBrake(settings.max_failures, str(journal.path))
+        if settings.max_failures
+        else None
+    )
 
     def watch(record: dict[str, Any]) -> None:
         reason = brake.note(record) if brake is not None else None
@@ -208,7 +213,7 @@ async def _run(
                 await shown
 
     if plan.pilot is not None and not tally.stopped:
-        tally.pilot_note = _pilot_note(plan)
+        tally.pilot_note = _pilot_note(plan, tally, str(journal.path))
     print(summary.render(tally, str(journal.path)), file=sys.stderr)
     if tally.stopped:
         return EXIT_STOPPED
@@ -298,12 +303,22 @@ def _canary_refusal(tally: Tally, course: str, who: str) -> str | None:
     return None
 
 
-def _pilot_note(plan: _Plan) -> str:
+def _pilot_note(plan: _Plan, tally: Tally, results: str) -> str:
     assert plan.scan is not None and plan.pilot is not None
     total = len(plan.scan.courses)
     ran = min(plan.pilot, total)
     if ran >= total:
         return f"pilot: the first {ran} courses are every course of the job"
+    bad = tally.statuses["failed"] + tally.statuses["skipped"]
+    if bad:
+        # A pilot exists to catch a bad job before it reaches every course.
+        return (
+            f"pilot: ran the first {ran} of {total} courses, and {bad} operations "
+            f"there did not end ok; look at them first ('bulkmod report "
+            f"{results}'; 'bulkmod retry {results} -o fix.jsonl' writes them to "
+            "a job to fix and run). Only then do the other "
+            f"{total - ran} courses: run the same command without --pilot"
+        )
     return (
         f"pilot: ran the first {ran} of {total} courses; to do the other "
         f"{total - ran}, run the same command without --pilot (it resumes: "

@@ -10,6 +10,11 @@ and the reader waits for room. A lane whose next operation waits for an
 operation of another course gives up its place while it waits; since
 references only point to earlier lines, the earliest held operation can
 always run, so the window never deadlocks.
+
+An error that escapes an operation (the executor turns Canvas's refusals into
+outcomes; what escapes is a fault of the run itself, such as a results file
+that cannot be written) stops the run and comes out of :meth:`Scheduler.run`:
+the operations that wait for the failed one are released, not left waiting.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ from bulkmod.engine.refs import RefTable
 from bulkmod.job.model import Operation
 
 Execute = Callable[[Operation], Awaitable[None]]
+
+#: While every slot is taken, the reader lets lanes run once per this many
+#: lines: often enough that answers are read while a long file is, rarely
+#: enough to cost nothing.
+YIELD_EVERY = 64
 
 
 class Scheduler:
@@ -41,9 +51,11 @@ class Scheduler:
         self._refs = refs
         self._slots = asyncio.Semaphore(concurrency)
         self._room = asyncio.Semaphore(max(window, concurrency))
-        self._lanes: dict[str, deque[Operation]] = {}
+        #: Each held operation with the ids it needs, worked out once.
+        self._lanes: dict[str, deque[tuple[Operation, list[str]]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._error: BaseException | None = None
 
     def stop(self) -> None:
         """Start no further operation; those running finish their request."""
@@ -60,9 +72,13 @@ class Scheduler:
         return self._stopping
 
     async def run(self, operations: Iterable[Operation]) -> None:
-        """Run every operation; return when all lanes are empty."""
+        """Run every operation; return when all lanes are empty.
+
+        Raise the first error that escaped an operation, once the operations
+        running when it happened have finished.
+        """
         try:
-            for op in operations:
+            for count, op in enumerate(operations, 1):
                 if self._stopping:
                     break
                 await self._room.acquire()
@@ -75,9 +91,11 @@ class Scheduler:
                     task = asyncio.create_task(self._drain(op.course, lane))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
-                lane.append(op)
-                # Let lanes start while a long stretch of the file is read.
-                await asyncio.sleep(0)
+                lane.append((op, op.refs()))
+                if count % YIELD_EVERY == 0 or not self._slots.locked():
+                    # With a slot free, this line may start now; with none, a
+                    # yield starts nothing and only costs a turn of the loop.
+                    await asyncio.sleep(0)
             while self._tasks:
                 await asyncio.gather(*list(self._tasks))
         except BaseException:
@@ -86,20 +104,32 @@ class Scheduler:
                 task.cancel()
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
             raise
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
-    async def _drain(self, course: str, lane: deque[Operation]) -> None:
+    async def _drain(
+        self, course: str, lane: deque[tuple[Operation, list[str]]]
+    ) -> None:
         try:
             while lane:
-                needs = lane[0].refs()
+                needs = lane[0][1]
                 if not self._refs.ready(needs):
                     await self._refs.wait(needs)
                 async with self._slots:
-                    while lane and self._refs.ready(lane[0].refs()):
-                        op = lane.popleft()
+                    while lane and self._refs.ready(lane[0][1]):
+                        op = lane.popleft()[0]
                         try:
                             await self._execute(op)
                         finally:
                             self._room.release()
+        except Exception as err:
+            # The failed operation never settles: stop, release whatever waits
+            # for it, and let run() raise this once the others have finished.
+            if self._error is None:
+                self._error = err
+            self.stop()
+            self._refs.abandon()
         finally:
             if self._lanes.get(course) is lane:
                 del self._lanes[course]

@@ -41,13 +41,7 @@ def render(tally: Tally, results: str) -> str:
         ]
         lines.append(f"    {op:<17} {', '.join(parts)}")
     if tally.errors:
-        lines.append("failures by error:")
-        ranked = sorted(tally.errors.items(), key=lambda pair: -pair[1].count)
-        for (kind, message), group in ranked[:_GROUPS_SHOWN]:
-            lines.append(f"  {group.count:>6} {kind}: {message}")
-            lines.append(f"         e.g. {', '.join(group.examples)}")
-        if len(ranked) > _GROUPS_SHOWN:
-            lines.append(f"  ... {len(ranked) - _GROUPS_SHOWN} more kinds of error")
+        lines.extend(_failures(tally))
     if tally.halted:
         lines.append(
             f"courses stopped after a failure (--on-failure skip-course): "
@@ -62,9 +56,30 @@ def render(tally: Tally, results: str) -> str:
         f"{tally.requests} requests in {elapsed:.1f} s ({rate:.1f}/s), "
         f"{tally.throttled} throttled, {tally.adopted} adopted after a lost answer"
     )
+    if tally.adopted_existing or tally.beside_existing:
+        lines.append(
+            f"{tally.adopted_existing} adopted from the course as it was "
+            f"(--existing adopt), {tally.beside_existing} created beside one of "
+            "the same name (--existing warn)"
+        )
     if tally.stop_reason:
         lines.append(f"stopped: {tally.stop_reason}")
     if tally.pilot_note:
         lines.append(tally.pilot_note)
     lines.append(f"results: {results}")
     return "\n".join(lines)
+
+
+def _failures(tally: Tally) -> list[str]:
+    """Failures by error: root causes first, then what followed from them."""
+    roots, knock_on = tally.ranked_errors()
+    lines = ["failures by error:"]
+    for (kind, message), group in roots[:_GROUPS_SHOWN]:
+        lines.append(f"  {group.count:>6} {kind}: {message}")
+        lines.append(f"         e.g. {', '.join(group.examples)}")
+    if len(roots) > _GROUPS_SHOWN:
+        lines.append(f"  ... {len(roots) - _GROUPS_SHOWN} more kinds of error")
+    if knock_on:
+        counts = ", ".join(f"{count} {kind}" for kind, count in knock_on.items())
+        lines.append(f"  and, following from those or from the stop: {counts}")
+    return lines

@@ -12,6 +12,10 @@ from bulkmod.job.model import Operation
 #: Example operation ids kept per error group in the summary.
 _EXAMPLES = 3
 
+#: Error types that only follow from another failure, or from the run
+#: stopping: listed after the root causes, so that a cause stays in view.
+KNOCK_ON = ("dependency_failed", "stopped")
+
 
 @dataclass
 class ErrorGroup:
@@ -36,6 +40,10 @@ class Tally:
     requests: int = 0
     throttled: int = 0
     adopted: int = 0
+    #: Creates that took an object the course had before the run
+    #: (``--existing adopt``), and creates made beside one (``warn``).
+    adopted_existing: int = 0
+    beside_existing: int = 0
     resumed: int = 0
     stop_reason: str | None = None
     #: Courses stopped by ``--on-failure skip-course``: course -> the id of
@@ -70,6 +78,8 @@ class Tally:
         self.requests += record["attempts"]
         self.throttled += record["throttled"]
         self.adopted += bool(record["adopted"])
+        self.adopted_existing += bool(record.get("adopted_existing"))
+        self.beside_existing += bool(record.get("existing"))
         error = record["error"]
         if error is not None and not _is_fan_out_parent(record):
             group = self.errors.setdefault(
@@ -78,6 +88,18 @@ class Tally:
             group.count += 1
             if len(group.examples) < _EXAMPLES:
                 group.examples.append(f"{record['id']} (line {record['line']})")
+
+    def ranked_errors(
+        self,
+    ) -> tuple[list[tuple[tuple[str, str], ErrorGroup]], dict[str, int]]:
+        """Root-cause groups, most first; then knock-on counts by error type."""
+        roots = [pair for pair in self.errors.items() if pair[0][0] not in KNOCK_ON]
+        roots.sort(key=lambda pair: -pair[1].count)
+        knock_on = {
+            kind: sum(g.count for (k, _), g in self.errors.items() if k == kind)
+            for kind in KNOCK_ON
+        }
+        return roots, {kind: count for kind, count in knock_on.items() if count}
 
     def rate(self) -> float:
         """Requests a second since the run started."""

@@ -125,7 +125,7 @@ def run_validate(path: Path, out: TextIO, err: TextIO) -> int:
         out.write(f"{problem}\n")
     hidden = summary.problem_count - len(summary.problems)
     if hidden:
-        out.write(f"{path}: {hidden} more problems not shown\n")
+        out.write(f"{path}: {counted(hidden, 'more problem')} not shown\n")
     err.write(describe(summary) + "\n")
     return 0 if summary.ok else 2
 
@@ -134,18 +134,20 @@ def describe(summary: JobSummary) -> str:
     """Say in one line what a job holds and whether it is valid."""
     ops = ", ".join(f"{op} {count}" for op, count in sorted(summary.by_op.items()))
     text = (
-        f"{summary.path}: {_count(summary.operations, 'operation')} on "
-        f"{_count(summary.courses, 'course')} ({ops or 'none'}); "
-        f"{_count(summary.deletes, 'delete')}, {_count(summary.fan_outs, 'fan-out')}, "
+        f"{summary.path}: {counted(summary.operations, 'operation')} on "
+        f"{counted(summary.courses, 'course')} ({ops or 'none'}); "
+        f"{counted(summary.deletes, 'delete')}, "
+        f"{counted(summary.fan_outs, 'fan-out')}, "
         f"{summary.as_user} as another user"
     )
     if summary.problem_count:
-        problems = _count(summary.problem_count, "problem")
+        problems = counted(summary.problem_count, "problem")
         return f"{text}; {problems}, nothing may be sent"
     return f"{text}; valid"
 
 
-def _count(number: int, noun: str) -> str:
+def counted(number: int, noun: str) -> str:
+    """``1 problem``, ``2 problems``: a count with its noun."""
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 

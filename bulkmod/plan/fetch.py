@@ -6,7 +6,8 @@ planner announces each operation as it reads it (:meth:`CanvasReader.expect`)
 and the reader starts that course's reads at once, at most ``concurrency``
 at a time; the planner awaits them when it reaches the line. Every request is
 a GET sent through the same :class:`~bulkmod.client.http.CanvasClient` that a
-run uses, so it is paced the same way.
+run uses, so it is paced the same way, and its answers are checked for the
+shape Canvas gives (a bad answer is a clear error, not a crash).
 """
 
 from __future__ import annotations
@@ -26,6 +27,17 @@ T = TypeVar("T")
 #: (id, or a page's url), whether it is graded (discussions), and the type
 #: the item takes (an assignment behind a quiz gives a quiz item).
 Content = tuple[str, int | str, bool, str]
+
+#: Item type -> what an entry of its content list is, for the shape check of
+#: the answer (a page is named by its url, the others by an id).
+_CONTENT_KINDS = {
+    "Assignment": "assignment",
+    "Quiz": "quiz",
+    "Discussion": "discussion topic",
+    "File": "file",
+    "Page": "page",
+    "ExternalTool": "external tool",
+}
 
 
 class CanvasReader:
@@ -79,7 +91,7 @@ class CanvasReader:
             module=module_id,
         )
         async with self._slots:
-            return await self._client.list_all(path)
+            return await self._client.list_all(path, kind="item")
 
     async def content(self, course: str, item_type: str) -> list[Content]:
         """The course's content of the kind an item type links to."""
@@ -120,21 +132,23 @@ class CanvasReader:
     async def _course_id(self, course: str) -> int:
         path = api_path("/courses/{course}", course=course)
         async with self._slots:
-            answer = await self._client.request("GET", path)
+            answer = await self._client.request("GET", path, kind="course")
         return int(answer["id"])
 
     async def _modules(self, course: str) -> list[dict[str, Any]]:
         course_id = await self.course_id(course)
         path = api_path("/courses/{course}/modules", course=course_id)
         async with self._slots:
-            return await self._client.list_all(path, query={"include": ["items"]})
+            return await self._client.list_all(
+                path, query={"include": ["items"]}, kind="module"
+            )
 
     async def _content(self, course: str, item_type: str) -> list[Content]:
         course_id = await self.course_id(course)
         endpoint, title_field, item_field = CONTENT_LISTS[item_type]
         path = api_path(f"/courses/{{course}}/{endpoint}", course=course_id)
         async with self._slots:
-            listed = await self._client.list_all(path)
+            listed = await self._client.list_all(path, kind=_CONTENT_KINDS[item_type])
         return [
             _content_entry(entry, item_type, title_field, item_field)
             for entry in listed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bulkmod.job.reader import is_csv
 from bulkmod.plan.tally import CHANGES, CourseCounts, PlanProblem, PlanResult
 
 #: The widest course column; longer SIS ids are cut with "...".
@@ -60,7 +61,8 @@ def render_text(result: PlanResult, where: Where) -> str:
     lines.append("")
     if result.problem_count:
         lines.append(
-            f"{result.problem_count} problems: fix them before the run, or it "
+            f"{_count(result.problem_count, 'problem')}: fix "
+            f"{'it' if result.problem_count == 1 else 'them'} before the run, or it "
             "will fail or skip those operations (or Canvas will leave out what "
             "is marked dropped)"
         )
@@ -114,11 +116,19 @@ def _problems(result: PlanResult, job: str) -> list[str]:
 def _listed(title: str, kept: list[PlanProblem], count: int, job: str) -> list[str]:
     if not count:
         return []
-    lines = ["", f"{title} (file:line: id: type: message)"]
+    # A CSV job's lines are named as validate names them: by row.
+    row = "row " if is_csv(job) else ""
+    named = "row N" if row else "line"
+    lines = ["", f"{title} (file:{named}: id: type: message)"]
     for problem in kept:
         lines.append(
-            f"  {job}:{problem.line}: {problem.id}: {problem.type}: {problem.message}"
+            f"  {job}:{row}{problem.line}: {problem.id}: {problem.type}: "
+            f"{problem.message}"
         )
     if count > len(kept):
         lines.append(f"  ... and {count - len(kept)} more")
     return lines
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
