@@ -181,41 +181,17 @@ class Executor:
             course_id = await self._resolver.course_id(ctx, stats, op.as_user)
             target = await self._target(op, op_id, course_id, module_id, item_id, stats)
             done = await self._dispatch(target, ctx)
-        except Skipped as skip:
+        except Exception as err:
+            status, error = self._failure(op_id, err)
             self._finish(
                 op,
                 op_id,
                 course_id,
-                "skipped",
+                status,
                 stats,
                 started,
                 parent=parent,
-                error=(skip.error_type, skip.message),
-            )
-            return False
-        except (CanvasError, StepError) as err:
-            self._on_failure(err)
-            self._finish(
-                op,
-                op_id,
-                course_id,
-                "failed",
-                stats,
-                started,
-                parent=parent,
-                error=(err.error_type, err.message),
-            )
-            return False
-        except Exception as err:  # fail this operation, not the whole run
-            self._finish(
-                op,
-                op_id,
-                course_id,
-                "failed",
-                stats,
-                started,
-                parent=parent,
-                error=_unforeseen(op_id, err),
+                error=error,
             )
             return False
         self._outage_since = None
@@ -231,6 +207,18 @@ class Executor:
             op, op_id, course_id, "ok", stats, started, parent=parent, done=done
         )
         return True
+
+    def _failure(self, op_id: str, err: Exception) -> tuple[str, tuple[str, str]]:
+        """The status and error an operation ends with when ``err`` stopped it.
+
+        Anything unforeseen fails this operation only, not the whole run.
+        """
+        if isinstance(err, Skipped):
+            return "skipped", (err.error_type, err.message)
+        if isinstance(err, (CanvasError, StepError)):
+            self._on_failure(err)
+            return "failed", (err.error_type, err.message)
+        return "failed", _unforeseen(op_id, err)
 
     async def _target(
         self,
@@ -304,28 +292,9 @@ class Executor:
         try:
             course_id = await self._resolver.course_id(ctx, stats, op.as_user)
             pairs = await self._children(op, course_id, stats)
-        except (CanvasError, StepError) as err:
-            self._on_failure(err)
-            self._finish(
-                op,
-                op.id,
-                ctx.course_id,
-                "failed",
-                stats,
-                started,
-                error=(err.error_type, err.message),
-            )
-            return
-        except Exception as err:  # fail this operation, not the whole run
-            self._finish(
-                op,
-                op.id,
-                ctx.course_id,
-                "failed",
-                stats,
-                started,
-                error=_unforeseen(op.id, err),
-            )
+        except Exception as err:
+            status, error = self._failure(op.id, err)
+            self._finish(op, op.id, ctx.course_id, status, stats, started, error=error)
             return
 
         failed = stopped = 0
