@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from bulkmod import __version__
 from bulkmod.commandline import (
@@ -24,7 +25,7 @@ examples:
       run against a real Canvas; results go to relock.jsonl.results.jsonl;
       the same command again resumes where it stopped
 
-  bulkmod run term-start.jsonl --pilot 3 --max-failures 5% \
+  bulkmod run term-start.jsonl --pilot 3 --max-failures 5% \\
       --on-failure skip-course --existing skip
       try the first 3 courses of the job; then the same command without
       --pilot does the rest
@@ -328,10 +329,26 @@ def _from_export(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as err:
         print(f"bulkmod: {err}", file=sys.stderr)
         return EXIT_INVALID
+    written = 0
+
+    def counting(lines: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        nonlocal written
+        for line in lines:
+            written += 1
+            yield line
+
     if args.output is None:
-        write_job(lines, sys.stdout.buffer)
+        write_job(counting(lines), sys.stdout.buffer)
         sys.stdout.flush()
     else:
         with args.output.open("wb") as out:
-            write_job(lines, out)
+            write_job(counting(lines), out)
+    items = sum(len(module.items) for module in export.modules)
+    shifted = f", unlock dates moved {shift:+d} days" if shift else ""
+    print(
+        f"bulkmod: wrote {written} operations: {len(export.modules)} modules and "
+        f"{items} items in each of {len(courses)} courses{shifted}, to "
+        f"{args.output or 'stdout'}",
+        file=sys.stderr,
+    )
     return 0

@@ -73,3 +73,17 @@ def configure(
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
+
+
+def debug_enabled() -> bool:
+    """Tell whether a debug event would be logged, without making a logger.
+
+    Asking a module's logger for ``debug`` builds a bound logger first; a
+    run sends thousands of requests at info level, so the hot paths ask
+    this instead, and it answers as the configured level filter does.
+    """
+    wrapper = structlog.get_config()["wrapper_class"]
+    enabled = getattr(wrapper, "is_enabled_for", None)
+    if enabled is None:
+        return True
+    return bool(enabled(None, logging.DEBUG))

@@ -35,7 +35,7 @@ from typing import IO, Any, TextIO
 
 import orjson
 
-from bulkmod.engine.journal import iter_records
+from bulkmod.engine.journal import iter_records, read_previous
 from bulkmod.report_counts import ReportError, is_fan_out_parent, read_header
 
 #: A position past the end of any module or course: a created object is moved
@@ -88,6 +88,7 @@ def build_undo(results: Path, out: IO[bytes]) -> UndoJob:
     """
     try:
         read_header(results)
+        _refuse_in_the_air(results)
         outcomes = _last_outcomes(results)
     except ReportError as err:
         raise UndoError(str(err)) from None
@@ -99,7 +100,7 @@ def build_undo(results: Path, out: IO[bytes]) -> UndoJob:
         op = str(record.get("op"))
         if record.get("status") != "ok":
             failed = record.get("status") == "failed" and op in _WRITES
-            if failed and not is_fan_out_parent(record):
+            if failed and _maybe_partial(record) and not is_fan_out_parent(record):
                 undo.in_doubt.append(str(record.get("id")))
             continue
         if is_fan_out_parent(record):
@@ -116,6 +117,38 @@ def build_undo(results: Path, out: IO[bytes]) -> UndoJob:
             undo.written += 1
     undo.deleted.reverse()
     return undo
+
+
+def _refuse_in_the_air(results: Path) -> None:
+    """Refuse while a create or delete of the run is in doubt.
+
+    Such a request was sent when the run stopped and Canvas may have done it;
+    an undo written now would leave it out. The run itself, started again,
+    looks in Canvas and records what it finds.
+    """
+    pending = read_previous(results, set()).pending
+    if pending:
+        named = ", ".join(list(pending)[:_NAMED]) + (
+            " ..." if len(pending) > _NAMED else ""
+        )
+        raise UndoError(
+            f"{results}: {len(pending)} creates or deletes were sent when the run "
+            f"stopped and have no outcome ({named}); run the same 'bulkmod run' "
+            "command again first (it resumes and finds out whether Canvas did "
+            "them), then write the undo"
+        )
+
+
+def _maybe_partial(record: dict[str, Any]) -> bool:
+    """Whether a failed write may have changed Canvas in part.
+
+    A lost answer or a server error may hide a change; Canvas also saves an
+    item before answering 400 about its completion requirement. A refusal
+    (404, 401/403, a conflict) or a skip changed nothing.
+    """
+    error = record.get("error")
+    kind = error.get("type") if isinstance(error, dict) else None
+    return kind in ("network", "server_error", "throttled", "invalid_input")
 
 
 def _last_outcomes(results: Path) -> list[dict[str, Any]]:
@@ -292,7 +325,7 @@ def _report(undo: UndoJob, output: Path, gone: Path) -> str:
         lines.append(f"no undo: {len(ids)} {op} ({shown})")
     if undo.adopted:
         lines.append(
-            f"left as they were: {len(undo.adopted)} modules taken with "
+            f"left as they were: {len(undo.adopted)} modules and items taken with "
             f"--existing adopt ({', '.join(undo.adopted[:_NAMED])})"
         )
     if undo.in_doubt:

@@ -215,8 +215,8 @@ def test_validate_prints_problems_and_exits_2(tmp_path: Path) -> None:
         f"{path}:2: op: unknown operation 'modul.list' (did you mean 'module.list'?)\n"
     )
     assert err.getvalue() == (
-        f"{path}: 1 operation on 1 course (module.create 1); 0 deletes, "
-        "0 fan-outs, 0 as another user; 1 problem, nothing may be sent\n"
+        f"{path}: 1 problem in 2 lines (1 valid operation); fix it: nothing "
+        "may be sent while one is left\n"
     )
 
 

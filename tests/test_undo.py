@@ -255,3 +255,29 @@ def test_a_file_that_is_not_results_is_refused(
     assert bulkmod_main(["undo", str(bogus), "-o", str(tmp_path / "u.jsonl")]) == 2
     assert list(tmp_path.iterdir()) == [bogus]
     assert "not a bulkmod results file" in capsys.readouterr().err
+
+
+def test_a_create_in_the_air_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run killed while a create was in the air: no undo until it resumes.
+
+    A 404 refusal settles its intent; a create with no outcome does not.
+    """
+    results = tmp_path / "r.jsonl"
+    header = {"bulkmod": {"job": "j.jsonl", "job_sha256": "0", "base_url": "x"}}
+    refused = {"type": "not_found", "message": "no such module"}
+    lines = [
+        header,
+        {"intent": "a", "line": 1, "course_id": 1, "kind": "item", "floor": 9},
+        {"id": "a", "op": "item.create", "status": "failed", "error": refused},
+        {"intent": "b", "line": 2, "course_id": 1, "kind": "module", "floor": 9},
+    ]
+    results.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+
+    out = tmp_path / "u.jsonl"
+    assert bulkmod_main(["undo", str(results), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "1 creates or deletes were sent when the run stopped" in err
+    assert "(b)" in err
+    assert not out.exists()

@@ -18,6 +18,7 @@ log event, a repr or an error message.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
@@ -51,6 +52,7 @@ from bulkmod.client.pacing import COST_RANGE, REMAINING_RANGE, Pacer, quota_numb
 from bulkmod.client.params import encode
 from bulkmod.client.shapes import checked_entries, checked_object
 from bulkmod.client.urls import api_url, next_page, normalize_base_url
+from bulkmod.logs import debug_enabled
 
 _log = structlog.get_logger("bulkmod.client")
 
@@ -378,15 +380,16 @@ class CanvasClient:
         if stats is not None:
             stats.last_status = status
             stats.throttled += int(throttled)
-        _log.debug(
-            "canvas.request",
-            method=method,
-            path=url.path,
-            status=status,
-            cost=cost,
-            remaining=remaining,
-            attempt=attempt + 1,
-        )
+        if debug_enabled():
+            _log.debug(
+                "canvas.request",
+                method=method,
+                path=url.path,
+                status=status,
+                cost=cost,
+                remaining=remaining,
+                attempt=attempt + 1,
+            )
 
         if not 200 <= status < 300:
             raise error_from_answer(status, headers, text)
@@ -452,7 +455,27 @@ _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 def _form_body(form: dict[str, Any] | None) -> bytes | None:
     if not form:
         return None
-    return urllib.parse.urlencode(encode(form)).encode("ascii")
+    # As urllib.parse.urlencode writes the pairs, with each name and value
+    # quoted once: a job repeats the same few names and values many times.
+    return "&".join(
+        f"{_form_quoted(name)}={_form_quoted(value)}" for name, value in encode(form)
+    ).encode("ascii")
+
+
+def _form_quoted(text: str) -> str:
+    if len(text) > _CACHED_TEXT:
+        return urllib.parse.quote_plus(text)
+    return _quoted_short(text)
+
+
+#: Longest name or value whose quoted form is kept: names and titles, not
+#: whole texts, so the cache stays a few hundred kilobytes at most.
+_CACHED_TEXT = 128
+
+
+@functools.lru_cache(maxsize=2048)
+def _quoted_short(text: str) -> str:
+    return urllib.parse.quote_plus(text)
 
 
 def _json_body(method: str, url: yarl.URL, status: int, raw: bytes) -> Any:

@@ -27,8 +27,13 @@ _CHUNK = 256 * 1024
 async def read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
     """The answer's body, or None as soon as it proves longer than ``limit``."""
     declared = resp.content_length
-    if declared is not None and declared > limit:
-        return None
+    if declared is not None:
+        if declared > limit:
+            return None
+        if "Content-Encoding" not in resp.headers:
+            # Not compressed: the body is exactly the declared bytes, known to
+            # fit, so it is read in one go.
+            return await resp.read()
     chunks: list[bytes] = []
     size = 0
     # Read in pieces: a body without a length (or a compressed one) is only

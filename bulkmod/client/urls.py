@@ -9,6 +9,7 @@ path of the API; a next page is followed only on the same origin, in the API.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import string
@@ -89,29 +90,54 @@ def api_path(template: str, **parts: str | int) -> str:
     if not template.startswith("/"):
         raise ValueError(f"a path template starts with '/': {template!r}")
 
-    pieces: list[str] = []
-    used: set[str] = set()
-    for literal, field, spec, conversion in string.Formatter().parse(template):
-        pieces.append(literal)
+    pieces, fields = _parsed(template)
+    out: list[str] = []
+    for literal, field, plain in pieces:
+        out.append(literal)
         if field is None:
             continue
-        if spec or conversion or field not in parts:
+        if not plain or field not in parts:
             raise ValueError(f"path template {template!r} needs part {field!r}")
-        pieces.append(_segment(field, parts[field]))
-        used.add(field)
+        out.append(_segment(field, parts[field]))
 
-    unused = sorted(set(parts) - used)
-    if unused:
+    if not fields.issuperset(parts):
+        unused = sorted(set(parts) - fields)
         raise ValueError(f"path template {template!r} has no part {unused[0]!r}")
-    return "".join(pieces)
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=128)
+def _parsed(
+    template: str,
+) -> tuple[tuple[tuple[str, str | None, bool], ...], frozenset[str]]:
+    """A template's literals and fields, parsed once: a run fills a few often.
+
+    Each piece is (literal, field or None, whether the field is plain, with
+    no format spec or conversion).
+    """
+    pieces = tuple(
+        (literal, field, not spec and not conversion)
+        for literal, field, spec, conversion in string.Formatter().parse(template)
+    )
+    fields = frozenset(field for _, field, _ in pieces if field is not None)
+    return pieces, fields
 
 
 def _segment(field: str, value: str | int) -> str:
+    if type(value) is int:
+        # Digits and a minus sign need no encoding and are never "." or "..".
+        return str(value)
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"path part {field!r} must be a string or an integer")
     text = str(value)
     if text in ("", ".", ".."):
         raise ValueError(f"path part {field!r} may not be {text!r}")
+    return _quoted(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    # A run names the same few courses and ids again and again.
     return urllib.parse.quote(text, safe=_SAFE_IN_PART)
 
 
@@ -121,9 +147,10 @@ def api_url(base_url: str, path: str, query: list[tuple[str, str]]) -> yarl.URL:
     Raise ``ValueError`` for a path that does not start with "/", carries a
     query or fragment, or has a "." or ".." segment.
     """
-    if not path.startswith("/") or any(c in path for c in "?#\\"):
+    if not path.startswith("/") or "?" in path or "#" in path or "\\" in path:
         raise ValueError(f"an API path starts with '/' and has no query: {path!r}")
-    if any(part in (".", "..") for part in path.split("/")):
+    # Every segment follows a "/": without "/." none can be "." or "..".
+    if "/." in path and any(part in (".", "..") for part in path.split("/")):
         raise ValueError(f"an API path has no '.' or '..' segment: {path!r}")
 
     text = base_url + API_PREFIX + path

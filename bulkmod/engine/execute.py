@@ -39,6 +39,7 @@ from bulkmod.engine.refs import RefTable
 from bulkmod.engine.resolve import CourseContext, Resolver
 from bulkmod.engine.tally import Tally
 from bulkmod.job.model import Every, Operation, Safety
+from bulkmod.logs import debug_enabled
 
 log = structlog.get_logger("bulkmod.run")
 
@@ -458,14 +459,15 @@ class Executor:
             self._tally.halted[op.course] = op_id
         if self._on_outcome is not None:
             self._on_outcome(record)
-        log.debug(
-            "operation",
-            op_id=op_id,
-            op=op.op,
-            course=op.course,
-            status=status,
-            attempt=stats.attempts,
-        )
+        if debug_enabled():
+            log.debug(
+                "operation",
+                op_id=op_id,
+                op=op.op,
+                course=op.course,
+                status=status,
+                attempt=stats.attempts,
+            )
 
 
 def _children(count: int) -> str:

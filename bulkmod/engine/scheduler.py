@@ -51,6 +51,9 @@ class Scheduler:
         self._refs = refs
         self._slots = asyncio.Semaphore(concurrency)
         self._room = asyncio.Semaphore(max(window, concurrency))
+        self._concurrency = concurrency
+        #: Operations read and not yet finished (the window taken).
+        self._held = 0
         #: Each held operation with the ids it needs, worked out once.
         self._lanes: dict[str, deque[tuple[Operation, list[str]]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -64,7 +67,7 @@ class Scheduler:
             held = len(lane)
             lane.clear()
             for _ in range(held):
-                self._room.release()
+                self._free_room()
 
     @property
     def stopping(self) -> bool:
@@ -82,22 +85,31 @@ class Scheduler:
                 if self._stopping:
                     break
                 await self._room.acquire()
+                self._held += 1
                 if self._stopping:
                     break
                 self._refs.declare(op.id)
                 lane = self._lanes.get(op.course)
                 if lane is None:
                     lane = self._lanes[op.course] = deque()
-                    task = asyncio.create_task(self._drain(op.course, lane))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                    # The lane takes itself out of _tasks as it ends: a done
+                    # callback would cost the loop one more turn per lane.
+                    self._tasks.add(asyncio.create_task(self._drain(op.course, lane)))
                 lane.append((op, op.refs()))
-                if count % YIELD_EVERY == 0 or not self._slots.locked():
-                    # With a slot free, this line may start now; with none, a
+                if count % YIELD_EVERY == 0 or (
+                    self._held >= self._concurrency and not self._slots.locked()
+                ):
+                    # With a slot free, held lines may start now; with none, a
                     # yield starts nothing and only costs a turn of the loop.
+                    # Until enough lines are held to fill every slot, reading
+                    # on is better: the lanes then start together, in one turn
+                    # of the loop, instead of one line per turn.
                     await asyncio.sleep(0)
             while self._tasks:
-                await asyncio.gather(*list(self._tasks))
+                running = list(self._tasks)
+                await asyncio.gather(*running)
+                # A lane cancelled before it began never took itself out.
+                self._tasks.difference_update(running)
         except BaseException:
             self.stop()
             for task in list(self._tasks):
@@ -122,7 +134,7 @@ class Scheduler:
                         try:
                             await self._execute(op)
                         finally:
-                            self._room.release()
+                            self._free_room()
         except Exception as err:
             # The failed operation never settles: stop, release whatever waits
             # for it, and let run() raise this once the others have finished.
@@ -134,5 +146,10 @@ class Scheduler:
             if self._lanes.get(course) is lane:
                 del self._lanes[course]
             for _ in range(len(lane)):
-                self._room.release()
+                self._free_room()
             lane.clear()
+            self._tasks.discard(asyncio.current_task())
+
+    def _free_room(self) -> None:
+        self._held -= 1
+        self._room.release()

@@ -132,6 +132,14 @@ def run_validate(path: Path, out: TextIO, err: TextIO) -> int:
 
 def describe(summary: JobSummary) -> str:
     """Say in one line what a job holds and whether it is valid."""
+    if summary.problem_count:
+        problems = counted(summary.problem_count, "problem")
+        return (
+            f"{summary.path}: {problems} in {counted(summary.lines, 'line')} "
+            f"({counted(summary.operations, 'valid operation')}); fix "
+            f"{'it' if summary.problem_count == 1 else 'them'}: nothing may be "
+            "sent while one is left"
+        )
     ops = ", ".join(f"{op} {count}" for op, count in sorted(summary.by_op.items()))
     text = (
         f"{summary.path}: {counted(summary.operations, 'operation')} on "
@@ -140,9 +148,6 @@ def describe(summary: JobSummary) -> str:
         f"{counted(summary.fan_outs, 'fan-out')}, "
         f"{summary.as_user} as another user"
     )
-    if summary.problem_count:
-        problems = counted(summary.problem_count, "problem")
-        return f"{text}; {problems}, nothing may be sent"
     return f"{text}; valid"
 
 

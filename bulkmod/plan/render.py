@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bulkmod.job.reader import is_csv
+from bulkmod.job.validate import counted
 from bulkmod.plan.tally import CHANGES, CourseCounts, PlanProblem, PlanResult
 
 #: The widest course column; longer SIS ids are cut with "...".
@@ -73,7 +74,7 @@ def render_text(result: PlanResult, where: Where) -> str:
 
 def _table(result: PlanResult) -> list[str]:
     totals = result.totals()
-    total_name = f"total ({len(result.courses)} courses)"
+    total_name = f"total ({counted(len(result.courses), 'course')})"
     names = [_cut(course) for course in result.courses]
     width = max(len("course"), len(total_name), *(len(name) for name in names)) + 2
     columns = [*CHANGES, "other", "problems"]
