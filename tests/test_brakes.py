@@ -237,9 +237,9 @@ async def test_failed_pilot_says_to_look_before_going_on(
     results = f"{job}.results.jsonl"
     assert "pilot: ran the first 1 of 2 courses, and 1 operations there" in err
     assert f"'bulkmod report {results}'" in err
-    assert f"'bulkmod retry {results} -o fix.jsonl'" in err
-    assert "Only then do the other 1 courses" in err
-    assert "to do the other" not in err
+    assert f"'bulkmod retry {results} -o rest.jsonl'" in err
+    assert "deal with them before the other 1 courses" in err
+    assert "instead of this job from then on" in err
 
 
 async def test_max_failures_points_at_retry(
@@ -250,7 +250,7 @@ async def test_max_failures_points_at_retry(
     await run(sandbox, job, [missing(1)], max_failures=FailureLimit(count=1))
 
     err = capsys.readouterr().err
-    assert f"'bulkmod retry {job}.results.jsonl -o fix.jsonl'" in err
+    assert f"'bulkmod retry {job}.results.jsonl -o rest.jsonl'" in err
     assert f"'bulkmod report {job}.results.jsonl'" in err
 
 

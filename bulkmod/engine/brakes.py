@@ -95,15 +95,23 @@ class FailureBrake:
         return None
 
     def _advice(self) -> str:
-        # Running the same command again sends the failed lines unchanged and
-        # they fail again: the way on goes through fixing them.
-        return (
-            f"see why with 'bulkmod report {self.results}'; "
-            f"'bulkmod retry {self.results} -o fix.jsonl' writes the lines that "
-            "did not end ok to a job of their own, to fix and run; running the "
-            "same command again goes on with the rest (the failed lines are "
-            "sent again as they are)"
-        )
+        return fix_advice(self.results)
+
+
+def fix_advice(results: str) -> str:
+    """How to go on after failures, without doing anything twice."""
+    # Running the same command again sends the failed lines unchanged: right
+    # when the cause was in Canvas, useless when the lines are wrong. A retry
+    # job holds the failed lines and every line not yet run, so it replaces
+    # the original job; running both would do the rest twice.
+    return (
+        f"see why with 'bulkmod report {results}'. If the cause is in Canvas "
+        "(a permission, missing content), fix it there and run the same "
+        "command again: it resumes and sends the failed lines again. If the "
+        f"lines are wrong, 'bulkmod retry {results} -o rest.jsonl' writes "
+        "them and every line not yet run to a new job: fix them there and run "
+        "rest.jsonl instead of this job from then on"
+    )
 
 
 def _closes_fan_out(record: dict[str, Any]) -> bool:

@@ -24,7 +24,7 @@ from bulkmod import preflight
 from bulkmod.client.errors import CanvasError, UnauthorizedError
 from bulkmod.client.http import CanvasClient
 from bulkmod.engine import progress, summary
-from bulkmod.engine.brakes import FailureBrake, FailureLimit
+from bulkmod.engine.brakes import FailureBrake, FailureLimit, fix_advice
 from bulkmod.engine.execute import Executor
 from bulkmod.engine.journal import Journal, JournalError, read_previous
 from bulkmod.engine.refs import RefTable
@@ -314,10 +314,10 @@ def _pilot_note(plan: _Plan, tally: Tally, results: str) -> str:
         # A pilot exists to catch a bad job before it reaches every course.
         return (
             f"pilot: ran the first {ran} of {total} courses, and {bad} operations "
-            f"there did not end ok; look at them first ('bulkmod report "
-            f"{results}'; 'bulkmod retry {results} -o fix.jsonl' writes them to "
-            "a job to fix and run). Only then do the other "
-            f"{total - ran} courses: run the same command without --pilot"
+            "there did not end ok; deal with them before the other "
+            f"{total - ran} courses: "
+            + fix_advice(results)
+            + " (without --pilot, to do the other courses)"
         )
     return (
         f"pilot: ran the first {ran} of {total} courses; to do the other "
