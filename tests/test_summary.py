@@ -47,11 +47,27 @@ def test_root_cause_stays_in_view_under_many_knock_on_groups() -> None:
     lines = summary.render(tally, "r.jsonl").splitlines()
     start = lines.index("failures by error:")
     assert lines[start + 1 : start + 4] == [
-        "       1 not_found: no module 9",
+        "       1 not_found: no module N",
         "         e.g. w0 (line 1)",
         "  and, following from those or from the stop: 24 dependency_failed, 3 stopped",
     ]
     assert not any("more kinds of error" in line for line in lines)
+
+
+def test_failures_alike_but_for_names_are_one_group() -> None:
+    """Missing content of 30 titles is one line with its count and examples."""
+    tally = Tally()
+    for n in range(30):
+        message = f"no Page titled 'Page {n}' in course {n + 1}"
+        tally.count(
+            outcome(f"p{n}", "failed", error={"type": "not_found", "message": message})
+        )
+    lines = summary.render(tally, "r.jsonl").splitlines()
+    start = lines.index("failures by error:")
+    assert lines[start + 1 : start + 3] == [
+        "      30 not_found: no Page titled '…' in course N",
+        "         e.g. p0 (line 1), p1 (line 1), p2 (line 1)",
+    ]
 
 
 def test_existing_objects_are_counted() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -83,7 +84,7 @@ class Tally:
         error = record["error"]
         if error is not None and not _is_fan_out_parent(record):
             group = self.errors.setdefault(
-                (error["type"], error["message"]), ErrorGroup()
+                (error["type"], message_shape(error["message"])), ErrorGroup()
             )
             group.count += 1
             if len(group.examples) < _EXAMPLES:
@@ -112,3 +113,17 @@ def _is_fan_out_parent(record: dict[str, Any]) -> bool:
     return (
         isinstance(result, dict) and "children" in result and record["parent"] is None
     )
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NUMBER = re.compile(r"\b\d+\b")
+
+
+def message_shape(message: str) -> str:
+    """A message with its names and numbers blanked, to group alike failures.
+
+    ``no Page titled 'Intro' in course 5`` and ``no Page titled 'Notes' in
+    course 9`` are one kind of failure; the examples kept with each group
+    name the operations, whose result lines have the full messages.
+    """
+    return _NUMBER.sub("N", _QUOTED.sub("'…'", message))
