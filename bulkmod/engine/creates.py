@@ -148,7 +148,9 @@ class Creator:
             )
         module = {key: value for key, value in there[0].items() if key != "items"}
         differs = existing.differences(asked, module)
-        log.info(
+        # One line per adopted object would drown the log of a term start run
+        # on built shells: only those that differ from the job are news.
+        (log.info if differs else log.debug)(
             "module adopted",
             op_id=target.op_id,
             course=target.course_id,
@@ -195,7 +197,7 @@ class Creator:
         wanted = {key: value for key, value in asked.items() if key != "content"}
         wanted.update(target.params)
         differs = existing.differences(wanted, item)
-        log.info(
+        (log.info if differs else log.debug)(
             "item adopted",
             op_id=target.op_id,
             course=target.course_id,
