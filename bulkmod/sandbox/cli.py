@@ -51,6 +51,15 @@ faults:
 
 The server speaks plain HTTP, is meant for 127.0.0.1, keeps everything in
 memory and forgets it when stopped.
+
+examples:
+  bulkmod sandbox --courses 50 --seed-export jobs/exports/web-multimedia-cis300
+      serve 50 courses holding that export's content; the first line printed
+      is the base URL, e.g. http://127.0.0.1:8000; then, elsewhere:
+      CANVAS_BASE_URL=http://127.0.0.1:8000 CANVAS_TOKEN=sandbox-token \\
+      bulkmod run jobs/term-start.jsonl
+  bulkmod sandbox --port 8001 --fail-rate 0.05 --drop-rate 0.05 --random-seed 1
+      a Canvas that fails now and then, to watch a run cope
 """
 
 
