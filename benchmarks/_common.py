@@ -8,6 +8,7 @@ peak memory of one child can be read from ``os.wait4`` alone.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import platform
@@ -325,4 +326,43 @@ def describe(name: str, runs: Sequence[Measured], best: float | None) -> str:
         f"{text}, throttled {spread(throttled, 1)}% of "
         f"{median([run.extra['requests'] for run in runs]):.0f} requests, "
         f"failed ops {spread(failed, 0)}"
+    )
+
+
+def throttle_args(doc: str, serial_runs: int) -> argparse.Namespace:
+    """The flags the two throttle-bound benchmarks share."""
+    parser = argparse.ArgumentParser(description=doc.split("\n", 1)[0])
+    parser.add_argument("--courses", type=int, default=50)
+    parser.add_argument("--per-course", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--serial-runs", type=int, default=serial_runs)
+    parser.add_argument("--pool-runs", type=int, default=3)
+    return parser.parse_args()
+
+
+def compare_from(flags: list[str], args: argparse.Namespace) -> Compared:
+    """Run bulkmod and today's scripts on a sandbox with ``flags``."""
+    return compare_under_throttle(
+        flags,
+        courses=args.courses,
+        per_course=args.per_course,
+        runs=args.runs,
+        serial_runs=args.serial_runs,
+        pool_runs=args.pool_runs,
+    )
+
+
+def throttle_line(
+    title: str, args: argparse.Namespace, best: float, compared: Compared
+) -> str:
+    """The one line a throttle-bound benchmark prints."""
+    ops = args.courses * args.per_course
+    described = (
+        describe("bulkmod", compared.bulkmod, best),
+        describe("canvasapi loop", compared.serial, None),
+        describe("canvasapi 30 threads", compared.pool, None),
+    )
+    return (
+        f"{title}: {ops} module.create in {args.courses} courses, "
+        f"best {best:.2f} s | " + " | ".join(described) + f" | {machine()}"
     )

@@ -16,9 +16,7 @@ starts). Prints one line.
 
 from __future__ import annotations
 
-import argparse
-
-from _common import HEADROOM, compare_under_throttle, describe, machine, median
+from _common import HEADROOM, compare_from, median, throttle_args, throttle_line
 
 COST = 2.0
 OUTFLOW = 100.0
@@ -26,38 +24,16 @@ OUTFLOW = 100.0
 
 def main() -> None:
     """Run the benchmark and print its line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--courses", type=int, default=50)
-    parser.add_argument("--per-course", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--serial-runs", type=int, default=3)
-    parser.add_argument("--pool-runs", type=int, default=3)
-    args = parser.parse_args()
-
+    args = throttle_args(__doc__, serial_runs=3)
     flags = ["--request-cost", str(COST), "--throttle-outflow", str(OUTFLOW)]
-    compared = compare_under_throttle(
-        flags,
-        courses=args.courses,
-        per_course=args.per_course,
-        runs=args.runs,
-        serial_runs=args.serial_runs,
-        pool_runs=args.pool_runs,
-    )
+    compared = compare_from(flags, args)
 
     requests = median([run.extra["requests"] for run in compared.bulkmod])
     best = (requests * COST - HEADROOM) / OUTFLOW
-    ops = args.courses * args.per_course
     print(
-        f"drain-bound (cost {COST:g}, outflow {OUTFLOW:g}/s): {ops} module.create "
-        f"in {args.courses} courses, best {best:.2f} s | "
-        + " | ".join(
-            (
-                describe("bulkmod", compared.bulkmod, best),
-                describe("canvasapi loop", compared.serial, None),
-                describe("canvasapi 30 threads", compared.pool, None),
-            )
+        throttle_line(
+            f"drain-bound (cost {COST:g}, outflow {OUTFLOW:g}/s)", args, best, compared
         )
-        + f" | {machine()}"
     )
 
 

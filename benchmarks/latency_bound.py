@@ -16,9 +16,7 @@ before on the same sandbox). Prints one line.
 
 from __future__ import annotations
 
-import argparse
-
-from _common import IN_FLIGHT_LIMIT, compare_under_throttle, describe, machine, median
+from _common import IN_FLIGHT_LIMIT, compare_from, median, throttle_args, throttle_line
 
 LATENCY_MS = 100.0
 COST = 0.01
@@ -26,39 +24,17 @@ COST = 0.01
 
 def main() -> None:
     """Run the benchmark and print its line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--courses", type=int, default=50)
-    parser.add_argument("--per-course", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--serial-runs", type=int, default=1)
-    parser.add_argument("--pool-runs", type=int, default=3)
-    args = parser.parse_args()
-
+    args = throttle_args(__doc__, serial_runs=1)
     flags = ["--latency-ms", str(LATENCY_MS), "--request-cost", str(COST)]
-    compared = compare_under_throttle(
-        flags,
-        courses=args.courses,
-        per_course=args.per_course,
-        runs=args.runs,
-        serial_runs=args.serial_runs,
-        pool_runs=args.pool_runs,
-    )
+    compared = compare_from(flags, args)
 
     # The one-operation job's requests are in the start-up already taken off.
     requests = median([run.extra["requests"] - 3 for run in compared.bulkmod])
     best = requests * LATENCY_MS / 1000 / IN_FLIGHT_LIMIT
-    ops = args.courses * args.per_course
     print(
-        f"latency-bound ({LATENCY_MS:g} ms, cost {COST:g}): {ops} module.create in "
-        f"{args.courses} courses, best {best:.2f} s | "
-        + " | ".join(
-            (
-                describe("bulkmod", compared.bulkmod, best),
-                describe("canvasapi loop", compared.serial, None),
-                describe("canvasapi 30 threads", compared.pool, None),
-            )
+        throttle_line(
+            f"latency-bound ({LATENCY_MS:g} ms, cost {COST:g})", args, best, compared
         )
-        + f" | {machine()}"
     )
 
 
