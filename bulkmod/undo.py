@@ -96,6 +96,7 @@ def build_undo(results: Path, out: IO[bytes]) -> UndoJob:
         raise UndoError(f"{results}: cannot read it ({err.strerror})") from None
 
     undo = UndoJob()
+    collected: list[dict[str, Any]] = []
     for record in outcomes:
         op = str(record.get("op"))
         if record.get("status") != "ok":
@@ -112,11 +113,56 @@ def build_undo(results: Path, out: IO[bytes]) -> UndoJob:
         if lines is None:
             undo.no_undo.setdefault(op, []).append(str(record.get("id")))
             continue
-        for line in lines:
-            out.write(orjson.dumps(line) + b"\n")
-            undo.written += 1
+        collected.extend(lines)
+    for line in _oldest_values_only(collected):
+        out.write(orjson.dumps(line) + b"\n")
+        undo.written += 1
     undo.deleted.reverse()
     return undo
+
+
+#: Fields whose order of setting matters (moves): every step is kept.
+_ORDERED = ("position", "module_id")
+
+
+def _oldest_values_only(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep, for each field of each object, only the value it had first.
+
+    The job goes from the last change back, so a field a run changed twice
+    is set back twice, and only the last setting (the value before the run)
+    counts. Were an undo run to fail on that line and then resume, the
+    earlier one, sent again, would leave the middle value: so it is dropped.
+    Moves keep every step, since positions are set back by replaying them.
+    """
+    last: dict[tuple[Any, ...], int] = {}
+    for index, line in enumerate(lines):
+        for key in line.get("params", {}):
+            if key not in _ORDERED and key != "skip_content_tags":
+                last[_field(line, key)] = index
+    kept = []
+    for index, line in enumerate(lines):
+        params = line.get("params")
+        if params is None or line["op"] not in ("module.update", "item.update"):
+            kept.append(line)
+            continue
+        trimmed = {
+            key: value
+            for key, value in params.items()
+            if key in _ORDERED
+            or key == "skip_content_tags"
+            or last[_field(line, key)] == index
+        }
+        if "published" not in trimmed:
+            trimmed.pop("skip_content_tags", None)
+        if trimmed:
+            kept.append({**line, "params": trimmed})
+    return kept
+
+
+def _field(line: dict[str, Any], key: str) -> tuple[Any, ...]:
+    kind = "item" if line["op"].startswith("item.") else "module"
+    target = line.get("item") if kind == "item" else line.get("module")
+    return (kind, line.get("course"), target, key)
 
 
 def _refuse_in_the_air(results: Path) -> None:
@@ -214,6 +260,10 @@ def _undo_lines(record: dict[str, Any], undo: UndoJob) -> list[dict[str, Any]] |
     return None
 
 
+#: Fields whose absence before the run is set back by sending a blank.
+_CLEARABLE = ("unlock_at", "completion_requirement")
+
+
 def _update_back(
     record: dict[str, Any],
     before: dict[str, Any],
@@ -224,8 +274,11 @@ def _update_back(
     params = {
         key: value
         for key, value in before.items()
-        if key != "items" and (value is not None or key == "unlock_at")
+        if key != "items" and (value is not None or key in _CLEARABLE)
     }
+    if "completion_requirement" in params and params["completion_requirement"] is None:
+        # A blank requirement is how Canvas removes one.
+        params["completion_requirement"] = ""
     if op == "item.update":
         module = result.get("module_id")
         if params.get("module_id") == module:

@@ -323,3 +323,42 @@ async def test_an_item_this_run_deleted_is_not_adopted(
     assert got["first"]["object_id"] == old["u"]
     assert "adopted_existing" not in got["again"]
     assert got["again"]["object_id"] > old["u"]
+
+
+async def test_adopt_takes_each_existing_module_once(
+    sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """Two creates of "Week 1" on a shell with one: the first adopts, one new."""
+    existing = await shell(sandbox, tmp_path)
+    status, got = await run(
+        sandbox,
+        tmp_path / "job.jsonl",
+        [
+            {
+                "id": "x1",
+                "op": "module.create",
+                "course": 1,
+                "params": {"name": "Week 1"},
+            },
+            {
+                "id": "x2",
+                "op": "module.create",
+                "course": 1,
+                "params": {"name": "Week 1"},
+            },
+            {
+                "id": "i2",
+                "op": "item.create",
+                "course": 1,
+                "module": "@x2",
+                "params": {"type": "SubHeader", "title": "Second"},
+            },
+        ],
+        existing="adopt",
+    )
+    assert status == 0
+    assert got["x1"]["object_id"] == existing
+    assert got["x1"]["adopted_existing"] is True
+    assert got["x2"]["object_id"] != existing
+    assert not got["x2"].get("adopted_existing")
+    assert await names(http, sandbox) == [("Week 1", []), ("Week 1", ["Second"])]

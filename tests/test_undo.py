@@ -281,3 +281,50 @@ def test_a_create_in_the_air_is_refused(
     assert "1 creates or deletes were sent when the run stopped" in err
     assert "(b)" in err
     assert not out.exists()
+
+
+async def test_undo_of_twice_changed_fields_and_requirements(
+    sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """A field changed twice is set back once, to its first value; a
+    completion requirement the run added is removed.
+
+    Course 2: D (unpublished, items unpublished) is published by a batch
+    publish of every module, then unpublished again with its items; d2 gets
+    a requirement it did not have. The undo holds one published value per
+    item, and running it gives back the snapshot.
+    """
+    await run(sandbox, tmp_path / "setup.jsonl", SETUP)
+    first = await snapshot(http, sandbox)
+    changes = [
+        {"op": "module.publish", "course": 2, "module": "*"},
+        {
+            "op": "module.update",
+            "course": 2,
+            "module": {"name": "E"},
+            "params": {"published": False},
+        },
+        {
+            "op": "item.update",
+            "course": 2,
+            "module": {"name": "D"},
+            "item": {"title": "D head"},
+            "params": {"completion_requirement": {"type": "must_view"}},
+        },
+    ]
+    await run(sandbox, tmp_path / "c", changes)
+    assert await snapshot(http, sandbox) != first
+
+    undo_job = tmp_path / "undo.jsonl"
+    assert run_undo(tmp_path / "c.results.jsonl", undo_job, io.StringIO()) == 0
+    lines = [orjson.loads(raw) for raw in undo_job.read_bytes().splitlines()]
+    published = [
+        (line["item"], line["params"]["published"])
+        for line in lines
+        if line["op"] == "item.update" and "published" in line.get("params", {})
+    ]
+    assert len(published) == len({item for item, _ in published})
+    assert {"completion_requirement": ""} in [line.get("params") for line in lines]
+
+    await run(sandbox, tmp_path / "undo-run", lines)
+    assert await snapshot(http, sandbox) == first

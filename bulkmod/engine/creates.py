@@ -99,7 +99,7 @@ class Creator:
         if there and self._policy != "warn":
             if kind == "item":
                 return self._settle_item(target, ctx, there, asked)
-            return self._settle_existing(target, there, asked)
+            return self._settle_existing(target, ctx, there, asked)
 
         done = await self._sender.create(
             target, floor, self._finder(target, floor), look_first=pending is not None
@@ -130,7 +130,11 @@ class Creator:
         return done
 
     def _settle_existing(
-        self, target: Target, there: list[dict[str, Any]], asked: dict[str, Any]
+        self,
+        target: Target,
+        ctx: CourseContext,
+        there: list[dict[str, Any]],
+        asked: dict[str, Any],
     ) -> Done:
         """``--existing skip`` or ``adopt`` for a module name already there."""
         names = existing.describe(there)
@@ -146,7 +150,12 @@ class Creator:
                 f"that name ({names}); --existing adopt cannot tell which to "
                 "take: name one by id in the lines that need it"
             )
-        module = {key: value for key, value in there[0].items() if key != "items"}
+        module = {
+            key: value
+            for key, value in there[0].items()
+            if key not in ("items", existing.ADOPTED)
+        }
+        there[0][existing.ADOPTED] = True
         differs = existing.differences(asked, module)
         # One line per adopted object would drown the log of a term start run
         # on built shells: only those that differ from the job are news.

@@ -39,18 +39,25 @@ from bulkmod.client.urls import api_path
 EXISTING = ("warn", "adopt", "skip", "duplicate")
 
 
+#: Marks a module of the survey that a create of this run has adopted.
+ADOPTED = "adopted_by_this_run"
+
+
 def same_name(
     modules: dict[int, dict[str, Any]], name: Any, floor: int
 ) -> list[dict[str, Any]]:
     """Modules of ``name`` that were there before this run, oldest first.
 
     Only ids at or below ``floor`` count: a module above it was made by this
-    very create, on an earlier attempt whose answer was lost.
+    very create, on an earlier attempt whose answer was lost. A module an
+    earlier create of this run adopted counts no more: each is taken once.
     """
     found = [
         module
         for module_id, module in modules.items()
-        if module_id <= floor and module.get("name") == name
+        if module_id <= floor
+        and module.get("name") == name
+        and not module.get(ADOPTED)
     ]
     return sorted(found, key=lambda module: int(module["id"]))
 

@@ -114,6 +114,10 @@ class Sender:
             )
             keys = fields_to_record(spec.name, target.params)
             before = {key: shown.get(key) for key in keys if key in shown}
+            if "completion_requirement" in keys and spec.name == "item.update":
+                # Canvas leaves the key out when the item has none: record
+                # that, so an undo removes the one this update sets.
+                before.setdefault("completion_requirement", None)
             if spec.name == "module.update" and cascades(target.params):
                 assert target.module_id is not None
                 before["items"] = await item_states(
