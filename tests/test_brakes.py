@@ -300,8 +300,9 @@ async def test_children_a_stop_cut_off_get_a_line(
     ]
     assert children[1]["error"]["message"] == "not sent: the run stopped before it ran"
     assert got["all"]["status"] == "failed"
+    # The parent takes its first failed child's error type.
     assert got["all"]["error"] == {
-        "type": "dependency_failed",
+        "type": "server_error",
         "message": "1 of 2 children did not succeed; "
         "the run stopped before 1 child ran",
     }

@@ -173,7 +173,8 @@ class Executor:
         module_id: int | None = None,
         item_id: int | None = None,
         op_id: str | None = None,
-    ) -> bool:
+    ) -> str | None:
+        """Run one operation or fan-out child; answer its error type, or None."""
         op_id = op_id or op.id
         stats = Stats()
         started = time.monotonic()
@@ -194,7 +195,7 @@ class Executor:
                 parent=parent,
                 error=error,
             )
-            return False
+            return error[0]
         self._outage_since = None
         if ctx.modules_before is not None:
             existing.note_change(
@@ -207,7 +208,7 @@ class Executor:
         self._finish(
             op, op_id, course_id, "ok", stats, started, parent=parent, done=done
         )
-        return True
+        return None
 
     def _failure(self, op_id: str, err: Exception) -> tuple[str, tuple[str, str]]:
         """The status and error an operation ends with when ``err`` stopped it.
@@ -299,6 +300,7 @@ class Executor:
             return
 
         failed = stopped = 0
+        cause = "dependency_failed"
         for module_id, item_id in pairs:
             child_id = f"{op.id}/{item_id if item_id is not None else module_id}"
             if child_id in self._previous.ok:
@@ -317,7 +319,7 @@ class Executor:
                 )
                 stopped += 1
                 continue
-            ok = await self._run_one(
+            error_type = await self._run_one(
                 op,
                 ctx,
                 parent=op.id,
@@ -325,8 +327,13 @@ class Executor:
                 item_id=item_id,
                 op_id=child_id,
             )
-            failed += not ok
-        self._close_fan_out(op, course_id, stats, started, len(pairs), failed, stopped)
+            if error_type is not None:
+                if not failed:
+                    cause = error_type
+                failed += 1
+        self._close_fan_out(
+            op, course_id, stats, started, len(pairs), failed, stopped, cause
+        )
 
     def _close_fan_out(
         self,
@@ -337,8 +344,13 @@ class Executor:
         children: int,
         failed: int,
         stopped: int,
+        cause: str,
     ) -> None:
-        """Write the parent's line, which sums up its children."""
+        """Write the parent's line, which sums up its children.
+
+        A parent that failed takes the error type of its first failed child,
+        so that a report files it with the cause, not as a knock-on.
+        """
         result = {"children": children, "failed": failed + stopped}
         if not failed and not stopped:
             self._finish(op, op.id, course_id, "ok", stats, started, result=result)
@@ -355,7 +367,7 @@ class Executor:
             "failed" if failed else "skipped",
             stats,
             started,
-            error=("dependency_failed" if failed else "stopped", "; ".join(parts)),
+            error=(cause if failed else "stopped", "; ".join(parts)),
             result=result,
         )
 
