@@ -156,21 +156,7 @@ class Creator:
             if key not in ("items", existing.ADOPTED)
         }
         there[0][existing.ADOPTED] = True
-        differs = existing.differences(asked, module)
-        # One line per adopted object would drown the log of a term start run
-        # on built shells: only those that differ from the job are news.
-        (log.info if differs else log.debug)(
-            "module adopted",
-            op_id=target.op_id,
-            course=target.course_id,
-            module=module["id"],
-            differs=sorted(differs),
-        )
-        return Done(
-            module,
-            int(module["id"]),
-            extra={"adopted_existing": True, "differs": differs},
-        )
+        return _adopted(target, "module", module, asked)
 
     async def _items_there(
         self, target: Target, ctx: CourseContext, floor: int
@@ -205,19 +191,7 @@ class Creator:
         existing.take(ctx.modules_before[target.module_id]["items"], item)
         wanted = {key: value for key, value in asked.items() if key != "content"}
         wanted.update(target.params)
-        differs = existing.differences(wanted, item)
-        (log.info if differs else log.debug)(
-            "item adopted",
-            op_id=target.op_id,
-            course=target.course_id,
-            item=item["id"],
-            differs=sorted(differs),
-        )
-        return Done(
-            dict(item),
-            int(item["id"]),
-            extra={"adopted_existing": True, "differs": differs},
-        )
+        return _adopted(target, "item", dict(item), wanted)
 
     async def _survey(self, ctx: CourseContext, target: Target) -> None:
         found = await recovery.survey(
@@ -290,3 +264,24 @@ class Creator:
         )
         done.result = answer
         done.extra["steps"] = ["create", "publish" if published else "unpublish"]
+
+
+def _adopted(
+    target: Target, kind: str, found: dict[str, Any], asked: dict[str, Any]
+) -> Done:
+    """Take a module or item the course already had, naming what differs."""
+    differs = existing.differences(asked, found)
+    # One line per adopted object would drown the log of a term start run on
+    # built shells: only those that differ from the job are news.
+    (log.info if differs else log.debug)(
+        f"{kind} adopted",
+        op_id=target.op_id,
+        course=target.course_id,
+        **{kind: found["id"]},
+        differs=sorted(differs),
+    )
+    return Done(
+        found,
+        int(found["id"]),
+        extra={"adopted_existing": True, "differs": differs},
+    )

@@ -55,9 +55,7 @@ def same_name(
     found = [
         module
         for module_id, module in modules.items()
-        if module_id <= floor
-        and module.get("name") == name
-        and not module.get(ADOPTED)
+        if module_id <= floor and module.get("name") == name and not module.get(ADOPTED)
     ]
     return sorted(found, key=lambda module: int(module["id"]))
 

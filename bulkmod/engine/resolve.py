@@ -103,18 +103,9 @@ class Resolver:
         self, course_id: int, selector: Selector, stats: Stats, as_user: str | None
     ) -> list[int]:
         """Module ids a selector stands for (many only for ``"*"``)."""
-        if isinstance(selector, int):
-            return [selector]
-        if isinstance(selector, Ref):
-            return [self.reference(selector)]
         path = api_path("/courses/{course}/modules", course=course_id)
-        found = await self._client.list_all(
-            path, as_user=as_user, stats=stats, kind="module"
-        )
-        if isinstance(selector, Every):
-            return [int(module["id"]) for module in found]
-        assert isinstance(selector, ByName)
-        return [_one(found, "name", selector.value, "module", f"course {course_id}")]
+        where = f"course {course_id}"
+        return await self._select(selector, path, "module", where, stats, as_user)
 
     async def items(
         self,
@@ -125,22 +116,40 @@ class Resolver:
         as_user: str | None,
     ) -> list[int]:
         """Item ids a selector stands for, within one module."""
-        if isinstance(selector, int):
-            return [selector]
-        if isinstance(selector, Ref):
-            return [self.reference(selector)]
         path = api_path(
             "/courses/{course}/modules/{module}/items",
             course=course_id,
             module=module_id,
         )
+        where = f"module {module_id}"
+        return await self._select(selector, path, "item", where, stats, as_user)
+
+    async def _select(
+        self,
+        selector: Selector,
+        path: str,
+        kind: str,
+        where: str,
+        stats: Stats,
+        as_user: str | None,
+    ) -> list[int]:
+        """Ids a selector stands for among the list at ``path``.
+
+        An id or a reference needs no request; a name (a title, for items)
+        or ``"*"`` reads the list as it is now.
+        """
+        if isinstance(selector, int):
+            return [selector]
+        if isinstance(selector, Ref):
+            return [self.reference(selector)]
         found = await self._client.list_all(
-            path, as_user=as_user, stats=stats, kind="item"
+            path, as_user=as_user, stats=stats, kind=kind
         )
         if isinstance(selector, Every):
-            return [int(item["id"]) for item in found]
+            return [int(entry["id"]) for entry in found]
         assert isinstance(selector, ByName)
-        return [_one(found, "title", selector.value, "item", f"module {module_id}")]
+        field_name = "name" if kind == "module" else "title"
+        return [_one(found, field_name, selector.value, kind, where)]
 
     async def content(
         self,
