@@ -29,6 +29,7 @@ import aiohttp
 import orjson
 import structlog
 import yarl
+from multidict import CIMultiDictProxy
 
 from bulkmod import __version__
 from bulkmod.client.errors import (
@@ -38,7 +39,6 @@ from bulkmod.client.errors import (
     ServerError,
     ThrottledError,
     error_from_answer,
-    header,
     is_throttle_answer,
 )
 from bulkmod.client.limits import (
@@ -145,6 +145,7 @@ class CanvasClient:
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._session: aiohttp.ClientSession | None = None
+        self._debug = False
 
     def __repr__(self) -> str:
         return f"CanvasClient({self._base_url!r})"
@@ -264,6 +265,8 @@ class CanvasClient:
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
+            # Asked once, not per request: the log level is set before a run.
+            self._debug = debug_enabled()
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=_CONNECTION_LIMIT),
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
@@ -353,12 +356,15 @@ class CanvasClient:
             status, headers, links, raw = await self._exchange(
                 session, method, url, data
             )
-            text = raw.decode("utf-8", errors="replace")
-            cost = quota_number(header(headers, "X-Request-Cost"), COST_RANGE)
+            # Only an answer that is not a success is read as text: a
+            # success is parsed as JSON from its bytes.
+            ok = 200 <= status < 300
+            text = "" if ok else raw.decode("utf-8", errors="replace")
+            cost = quota_number(headers.get("X-Request-Cost"), COST_RANGE)
             remaining = quota_number(
-                header(headers, "X-Rate-Limit-Remaining"), REMAINING_RANGE
+                headers.get("X-Rate-Limit-Remaining"), REMAINING_RANGE
             )
-            throttled = is_throttle_answer(status, text)
+            throttled = not ok and is_throttle_answer(status, text)
             # Counted as released before the call: should it fail, releasing
             # once more below would count a request that is not running.
             released = True
@@ -380,7 +386,7 @@ class CanvasClient:
         if stats is not None:
             stats.last_status = status
             stats.throttled += int(throttled)
-        if debug_enabled():
+        if self._debug:
             _log.debug(
                 "canvas.request",
                 method=method,
@@ -391,7 +397,7 @@ class CanvasClient:
                 attempt=attempt + 1,
             )
 
-        if not 200 <= status < 300:
+        if not ok:
             raise error_from_answer(status, headers, text)
         return _Answer(_json_body(method, url, status, raw), links, len(raw))
 
@@ -401,7 +407,7 @@ class CanvasClient:
         method: str,
         url: yarl.URL,
         data: bytes | None,
-    ) -> tuple[int, Mapping[str, str], str, bytes]:
+    ) -> tuple[int, CIMultiDictProxy[str], str, bytes]:
         try:
             async with session.request(
                 method,

@@ -164,7 +164,8 @@ class Pacer:
 
     async def acquire(self) -> None:
         """Wait until one more request may be sent, then count it as running."""
-        await self._wait_pause()
+        if self._pause_until > self._clock():
+            await self._wait_pause()
         if self._limiter is not None:
             await self._limiter.acquire()
 

@@ -109,6 +109,8 @@ class Executor:
         self._skip_course = skip_course_on_failure
         self._on_outcome = on_outcome
         self._contexts: OrderedDict[str, CourseContext] = OrderedDict()
+        # Asked once, not per operation: the log level is set before a run.
+        self._debug = debug_enabled()
 
     async def __call__(self, op: Operation) -> None:
         """Run one operation of the job (a lane calls this)."""
@@ -136,7 +138,8 @@ class Executor:
             )
             return
 
-        failed = await self._refs.wait(op.refs())
+        needs = op.refs()
+        failed = await self._refs.wait(needs) if needs else None
         if failed:
             names = ", ".join(failed)
             self._finish(
@@ -471,7 +474,7 @@ class Executor:
             self._tally.halted[op.course] = op_id
         if self._on_outcome is not None:
             self._on_outcome(record)
-        if debug_enabled():
+        if self._debug:
             log.debug(
                 "operation",
                 op_id=op_id,

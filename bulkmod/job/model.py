@@ -153,6 +153,17 @@ class Operation:
     params: dict[str, Any] = field(default_factory=dict)
     after: tuple[str, ...] = ()
     as_user: str | None = None
+    #: What :meth:`refs` answers, worked out once: a run asks for every line.
+    _needs: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        found: list[str] = []
+        for selector in (self.module, self.item):
+            if isinstance(selector, Ref):
+                found.append(selector.op_id)
+        _collect_refs(self.params, found)
+        found.extend(self.after)
+        object.__setattr__(self, "_needs", tuple(dict.fromkeys(found)))
 
     @property
     def spec(self) -> OpSpec:
@@ -161,13 +172,7 @@ class Operation:
 
     def refs(self) -> list[str]:
         """Ids of the earlier operations this one needs: references and ``after``."""
-        found: list[str] = []
-        for selector in (self.module, self.item):
-            if isinstance(selector, Ref):
-                found.append(selector.op_id)
-        _collect_refs(self.params, found)
-        found.extend(self.after)
-        return list(dict.fromkeys(found))
+        return list(self._needs)
 
 
 def _collect_refs(value: Any, found: list[str]) -> None:
