@@ -1,17 +1,21 @@
 """Our own cost: client CPU per operation, bulkmod against a bare aiohttp loop.
 
-The sandbox runs in its own process with the throttle off, no latency and a
-tiny fixed cost (so the pacer never holds a request back). The same job
+The sandbox runs in its own process with the throttle off, no latency, a
+tiny fixed cost and a bucket of 100,000 units, as an administrator may set
+it (so the pacer never holds a request back: with Canvas's default 600 it
+would keep 11 requests in flight, not the bare loop's 20, and the figure
+would be one of pacing, not of cost). The same job
 (module.create in many courses) is then sent twice: by ``bulkmod run`` with
 its default 20 courses in progress, and by a bare aiohttp loop sending the
 same requests (``/users/self``, then per course the module list bulkmod
 reads first and one POST per module) with 20 courses in progress, each
 reading and parsing the answer and nothing else. Each client is a child
 process: its user+system CPU comes from ``os.wait4``; start-up is taken off
-with a one-operation job. Goal: bulkmod's CPU per operation <= 1.4x the
-bare loop's.
+with a one-operation job. Goal: bulkmod's rate at least 70% of the bare
+loop's (the rates of one run are compared, then the median of the ratios
+taken); the CPU per operation is printed beside it.
 
-    python benchmarks/own_cost.py [--courses 100] [--per-course 40] [--runs 3]
+    python benchmarks/own_cost.py [--courses 100] [--per-course 100] [--runs 5]
         [--profile FILE]
 
 ``--profile FILE`` also runs bulkmod once under cProfile and writes the
@@ -43,7 +47,7 @@ from _common import (
 )
 
 CONCURRENCY = 20
-SANDBOX_FLAGS = ("--no-throttle", "--request-cost", "0.01")
+SANDBOX_FLAGS = ("--no-throttle", "--request-cost", "0.01", "--throttle-hwm", "100000")
 
 
 def main() -> None:
@@ -55,8 +59,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--courses", type=int, default=100)
-    parser.add_argument("--per-course", type=int, default=40)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--per-course", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--profile", type=Path)
     args = parser.parse_args()
     ops = args.courses * args.per_course
@@ -85,14 +89,17 @@ def main() -> None:
         if args.profile is not None:
             _profile(job, tmp, args.courses, args.profile)
 
-    ratio = median(ours) / median(bare)
+    rates = [
+        100 * mine / theirs for mine, theirs in zip(ours_rate, bare_rate, strict=True)
+    ]
+    cpu = median(ours) / median(bare)
     print(
         f"own cost: {ops} module.create in {args.courses} courses, "
         f"{CONCURRENCY} in progress, throttle off | bulkmod "
-        f"{spread(ours, 0)} us CPU/op, {spread(ours_rate, 0)} ops/s, "
-        f"failed {failed:.0f} | bare aiohttp loop {spread(bare, 0)} us CPU/op, "
-        f"{spread(bare_rate, 0)} ops/s | ratio {ratio:.2f}x (goal <= 1.4x) | "
-        f"{machine()}"
+        f"{spread(ours_rate, 0)} ops/s, {spread(ours, 0)} us CPU/op, "
+        f"failed {failed:.0f} | bare aiohttp loop {spread(bare_rate, 0)} ops/s, "
+        f"{spread(bare, 0)} us CPU/op | rate {spread(rates, 0)}% of the bare "
+        f"loop's (goal >= 70%), CPU per op {cpu:.2f}x | {machine()}"
     )
 
 

@@ -21,7 +21,7 @@ import asyncio
 import functools
 import random
 import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -485,11 +485,11 @@ def _quoted_short(text: str) -> str:
 
 
 def _json_body(method: str, url: yarl.URL, status: int, raw: bytes) -> Any:
-    if not raw.strip():
-        return None
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
+        if not raw.strip():
+            return None
         raise NetworkError(
             f"the answer to {method} {url.path} ({status}) was not JSON; check "
             "that the base URL points at Canvas and not at a login page or proxy",

@@ -40,7 +40,6 @@ the loop's clock; ``clock`` must agree with it (the default does).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import math
 import random
@@ -79,6 +78,9 @@ SLOWEST = 1 / 16
 RECOVERY_STEP = 0.05
 #: The paced rate is renewed only when it moves by more than this share.
 RATE_HYSTERESIS = 0.2
+#: Starts a second past which the pacer sets no pace (the in-flight limit
+#: still holds): a millisecond apart is as fine as the event loop's timers go.
+UNPACED_RATE = 1000.0
 #: Longest wait for room while nothing is running: past it one request goes,
 #: and its answer tells the pacer afresh what the bucket holds. Canvas's own
 #: bucket empties from full in 60 s at its default leak.
@@ -158,7 +160,8 @@ class Pacer:
         self._rate: float | None = None
         self._limiter: AsyncLimiter | None = None
         self._set_rate(max_rate)
-        self._room: asyncio.Event | None = None
+        #: Acquires waiting for room, first come first woken.
+        self._waiting: deque[asyncio.Future[None]] = deque()
 
     # -- the contract ---------------------------------------------------
 
@@ -190,7 +193,11 @@ class Pacer:
         self._in_flight += 1
 
     def release(
-        self, *, cost: float | None, remaining: float | None, throttled: bool
+        self,
+        *,
+        cost: str | float | None,
+        remaining: str | float | None,
+        throttled: bool,
     ) -> None:
         """Count one request as finished and learn from its answer's headers.
 
@@ -201,20 +208,20 @@ class Pacer:
         if self._in_flight <= 0:
             raise RuntimeError("release() without a matching acquire()")
         self._in_flight -= 1
-        cost = quota_number(cost, COST_RANGE)
-        remaining = quota_number(remaining, REMAINING_RANGE)
+        spent = quota_number(cost, COST_RANGE)
+        left = quota_number(remaining, REMAINING_RANGE)
         self._answers += 1
         now = self._clock()
 
-        if cost is not None and not throttled:
-            self._learn_cost(cost)
-        if remaining is not None:
+        if spent is not None and not throttled:
+            self._learn_cost(spent)
+        if left is not None:
             self._headers_seen = True
-            self._remaining = remaining
-            self._observe(now, remaining)
+            self._remaining = left
+            self._observe(now, left)
 
         if throttled:
-            self._on_throttle(now, remaining)
+            self._on_throttle(now, left)
         else:
             self._streak = 0
             self._slow = min(1.0, self._slow + RECOVERY_STEP)
@@ -293,13 +300,15 @@ class Pacer:
 
     def _observe(self, now: float, remaining: float) -> None:
         free = remaining + self._up * self._in_flight
-        self._recent.append((now, free + self._costs))
-        while now - self._recent[0][0] > TRUST_WINDOW:
-            self._recent.popleft()
+        sample = (now, free + self._costs)
+        recent = self._recent
+        recent.append(sample)
+        while now - recent[0][0] > TRUST_WINDOW:
+            recent.popleft()
         if self._lowest_outflow != self._outflow:
             self._rebuild_lowest()
         else:
-            self._push_lowest(now, free + self._costs)
+            self._push_lowest(now, sample[1])
             while now - self._lowest[0][0] > TRUST_WINDOW:
                 self._lowest.popleft()
 
@@ -311,10 +320,12 @@ class Pacer:
             self._lowest_recent(now), self._idle_free, 2 * self._up + self._margin()
         )
 
-        self._history.append((now, free + self._costs))
-        while now - self._history[0][0] > OUTFLOW_HISTORY:
-            self._history.popleft()
-        self._learn_outflow(now)
+        history = self._history
+        history.append(sample)
+        while now - history[0][0] > OUTFLOW_HISTORY:
+            history.popleft()
+        if now - self._outflow_learnt_at >= TRUST_WINDOW:
+            self._learn_outflow(now)
 
     def _lowest_recent(self, now: float) -> float:
         """The lowest recent answer's free room, grown by the leak since.
@@ -362,10 +373,9 @@ class Pacer:
         """Fit the leak to the lower edge of free room plus costs over time.
 
         Answers that overstate the room sit above that edge, so the lowest
-        point near each end of the history is used.
+        point near each end of the history is used. Called at most once per
+        :data:`TRUST_WINDOW`.
         """
-        if now - self._outflow_learnt_at < TRUST_WINDOW:
-            return
         samples = self._history
         start, end = samples[0][0], samples[-1][0]
         if end - start < OUTFLOW_MIN_SPAN:
@@ -405,8 +415,11 @@ class Pacer:
     def _set_rate(self, rate: float | None) -> None:
         self._rate = rate
         # One start per period: spare room is spent through a high rate,
-        # not through a burst that could outrun the answers.
-        self._limiter = None if rate is None else AsyncLimiter(1, 1 / rate)
+        # not through a burst that could outrun the answers. Starts closer
+        # than the event loop's timers can tell apart are not paced at all:
+        # waiting for such a timer only spins the loop.
+        paced = rate is not None and rate < UNPACED_RATE
+        self._limiter = AsyncLimiter(1, 1 / rate) if paced and rate else None
 
     # -- throttled answers ----------------------------------------------
 
@@ -430,17 +443,38 @@ class Pacer:
             await self._sleep(left)
 
     async def _wait_room(self, timeout: float | None) -> None:
-        if self._room is None:
-            self._room = asyncio.Event()
-        room = self._room
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(room.wait(), timeout)
+        """Wait until a release wakes this waiter, or ``timeout`` passes."""
+        waiting = self._waiting
+        while waiting and waiting[0].done():
+            waiting.popleft()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        waiting.append(waiter)
+        timer = None if timeout is None else loop.call_later(timeout, _end, waiter)
+        try:
+            await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def _wake(self) -> None:
-        # Every waiter looks again; the replaced event is never set twice.
-        if self._room is not None:
-            self._room.set()
-            self._room = None
+        # As many waiters as there is room for look again, and always one:
+        # it works out afresh how long to wait. Waking them all would have
+        # all but a few go back to waiting, each a turn of the loop.
+        waiting = self._waiting
+        if not waiting:
+            return
+        room = max(1, self._limit_at(self._clock()) - self._in_flight)
+        while room and waiting:
+            waiter = waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                room -= 1
+
+
+def _end(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _second(sample: tuple[float, float]) -> float:

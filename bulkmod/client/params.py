@@ -30,10 +30,17 @@ def encode(params: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _add(pairs: list[tuple[str, str]], name: str, value: Any) -> None:
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is str:
+        # Most values are text: asked first, and without the abstract type
+        # checks, which cost more than the rest of the encoding.
+        pairs.append((name, value))
+    elif kind is dict or isinstance(value, Mapping):
         for key, child in value.items():
             _add(pairs, f"{name}[{key}]", child)
-    elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
+    elif kind is list or (
+        isinstance(value, Sequence) and not isinstance(value, str | bytes)
+    ):
         if not value:
             pairs.append((name, ""))
         for child in value:

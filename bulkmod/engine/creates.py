@@ -58,8 +58,10 @@ class Creator:
 
     async def create(self, target: Target, ctx: CourseContext) -> Done:
         """Create the object of ``target`` (or take the one already there)."""
-        asked = dict(target.params)
-        params = dict(target.params)
+        # The target's params are the run's own copy of the line's: kept as
+        # asked, beside the copy that is sent.
+        asked = target.params
+        params = dict(asked)
         published = params.pop("published", None)
         content = params.pop("content", None)
         if isinstance(content, dict) and "title" in content:
@@ -75,7 +77,7 @@ class Creator:
         target.params = params
 
         pending = self._previous.pending.get(target.op_id)
-        kind = target.op.op.split(".")[0]
+        kind = target.op.spec.kind
         needs_names = self._policy != "duplicate"
         if (
             ctx.module_floor is None
@@ -209,7 +211,7 @@ class Creator:
         self, target: Target, floor: int
     ) -> Callable[[], Awaitable[dict[str, Any] | None]]:
         async def find() -> dict[str, Any] | None:
-            kind = target.op.op.split(".")[0]
+            kind = target.op.spec.kind
             claimed = self._previous.claimed.get((target.course_id, kind), ())
             if target.op.op == "module.create":
                 return await recovery.find_module(

@@ -161,10 +161,14 @@ class Executor:
         await self._run_one(op, ctx, parent=None)
 
     def _context(self, course: str) -> CourseContext:
-        ctx = self._contexts.pop(course, None) or CourseContext(course)
-        self._contexts[course] = ctx
-        while len(self._contexts) > _CONTEXTS_KEPT:
-            self._contexts.popitem(last=False)
+        contexts = self._contexts
+        ctx = contexts.get(course)
+        if ctx is not None:
+            contexts.move_to_end(course)
+            return ctx
+        ctx = contexts[course] = CourseContext(course)
+        while len(contexts) > _CONTEXTS_KEPT:
+            contexts.popitem(last=False)
         return ctx
 
     async def _run_one(
@@ -183,7 +187,8 @@ class Executor:
         started = time.monotonic()
         course_id = ctx.course_id
         try:
-            course_id = await self._resolver.course_id(ctx, stats, op.as_user)
+            if course_id is None:
+                course_id = await self._resolver.course_id(ctx, stats, op.as_user)
             target = await self._target(op, op_id, course_id, module_id, item_id, stats)
             done = await self._dispatch(target, ctx)
         except Exception as err:
@@ -250,7 +255,9 @@ class Executor:
             (item_id,) = await self._resolver.items(
                 course_id, module_id, op.item, stats, op.as_user
             )
-        params = self._resolver.params(op.params)
+        # Params are only read from here on (a create copies what it changes),
+        # so a line that refers to nothing shares its own.
+        params = self._resolver.params(op.params) if op.refs() else op.params
         return Target(op, op_id, course_id, module_id, item_id, params, stats)
 
     async def _dispatch(self, target: Target, ctx: CourseContext) -> Done:

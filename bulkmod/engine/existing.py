@@ -52,6 +52,8 @@ def same_name(
     very create, on an earlier attempt whose answer was lost. A module an
     earlier create of this run adopted counts no more: each is taken once.
     """
+    if not modules:
+        return []
     found = [
         module
         for module_id, module in modules.items()

@@ -177,11 +177,7 @@ class Sender:
         assert spec.safety is Safety.CREATE and spec.wrapper is not None
         self._note_intent(
             target,
-            {
-                "kind": spec.name.split(".")[0],
-                "floor": floor,
-                "module_id": target.module_id,
-            },
+            {"kind": spec.kind, "floor": floor, "module_id": target.module_id},
         )
         look = look_first
         for attempt in range(self._max_retries + 1):
@@ -231,7 +227,7 @@ _LANDING_WAIT_CAP = 60.0
 
 def _kind(target: Target) -> str:
     """What an operation's answer is: "module" or "item"."""
-    return target.op.op.split(".")[0]
+    return target.op.spec.kind
 
 
 def _id_of(answer: Any, target: Target) -> int | None:

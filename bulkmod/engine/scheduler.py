@@ -50,10 +50,14 @@ class Scheduler:
         self._execute = execute
         self._refs = refs
         self._slots = asyncio.Semaphore(concurrency)
-        self._room = asyncio.Semaphore(max(window, concurrency))
         self._concurrency = concurrency
-        #: Operations read and not yet finished (the window taken).
+        #: Lanes holding a slot.
+        self._busy = 0
+        #: Operations read and not yet finished (the window taken), and the
+        #: most there may be; the reader alone waits for room, on this future.
         self._held = 0
+        self._window = max(window, concurrency)
+        self._room: asyncio.Future[None] | None = None
         #: Each held operation with the ids it needs, worked out once.
         self._lanes: dict[str, deque[tuple[Operation, list[str]]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -84,7 +88,8 @@ class Scheduler:
             for count, op in enumerate(operations, 1):
                 if self._stopping:
                     break
-                await self._room.acquire()
+                if self._held >= self._window:
+                    await self._wait_room()
                 self._held += 1
                 if self._stopping:
                     break
@@ -97,7 +102,7 @@ class Scheduler:
                     self._tasks.add(asyncio.create_task(self._drain(op.course, lane)))
                 lane.append((op, op.refs()))
                 if count % YIELD_EVERY == 0 or (
-                    self._held >= self._concurrency and not self._slots.locked()
+                    self._held >= self._concurrency and self._busy < self._concurrency
                 ):
                     # With a slot free, held lines may start now; with none, a
                     # yield starts nothing and only costs a turn of the loop.
@@ -129,12 +134,16 @@ class Scheduler:
                 if not self._refs.ready(needs):
                     await self._refs.wait(needs)
                 async with self._slots:
-                    while lane and self._refs.ready(lane[0][1]):
-                        op = lane.popleft()[0]
-                        try:
-                            await self._execute(op)
-                        finally:
-                            self._free_room()
+                    self._busy += 1
+                    try:
+                        while lane and self._refs.ready(lane[0][1]):
+                            op = lane.popleft()[0]
+                            try:
+                                await self._execute(op)
+                            finally:
+                                self._free_room()
+                    finally:
+                        self._busy -= 1
         except Exception as err:
             # The failed operation never settles: stop, release whatever waits
             # for it, and let run() raise this once the others have finished.
@@ -150,6 +159,13 @@ class Scheduler:
             lane.clear()
             self._tasks.discard(asyncio.current_task())
 
+    async def _wait_room(self) -> None:
+        while self._held >= self._window:
+            self._room = asyncio.get_running_loop().create_future()
+            await self._room
+
     def _free_room(self) -> None:
         self._held -= 1
-        self._room.release()
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)

@@ -20,6 +20,7 @@ from bulkmod.job.params import ParamCheck, check_params
 
 #: The fields a line may carry; anything else is most likely a typo.
 TOP_FIELDS = ("op", "course", "module", "item", "params", "id", "after", "as_user")
+_TOP_FIELD_SET = frozenset(TOP_FIELDS)
 
 #: Canvas's id forms for a course, as ``api_find`` reads them.
 COURSE_FORMS = (
@@ -77,6 +78,17 @@ class Kind(enum.IntEnum):
     FAN_OUT = 5
 
 
+#: What each operation acts on, as a reference to its line would see it.
+_OP_KINDS = {
+    name: Kind.MODULE
+    if name in _MODULE_OPS
+    else Kind.ITEM
+    if name in _ITEM_OPS
+    else Kind.OTHER
+    for name in OPS
+}
+
+
 @dataclass(frozen=True, slots=True)
 class RefUse:
     """One place where a line names an earlier operation."""
@@ -122,14 +134,15 @@ def check_op_id(value: Any) -> str | None:
         return "must not contain '/' (fan-out results are named '<id>/<object id>')"
     if value.startswith("@"):
         return "must not start with '@' (that marks a reference)"
-    if _CONTROL.search(value):
+    # Every control character is unprintable: most ids need no search.
+    if not value.isprintable() and _CONTROL.search(value):
         return "must not contain control characters"
     return None
 
 
 def is_default_id(value: str) -> bool:
     """Tell whether ``value`` has the reserved form ``L<digits>``."""
-    return _DEFAULT_ID.fullmatch(value) is not None
+    return value.startswith("L") and _DEFAULT_ID.fullmatch(value) is not None
 
 
 def check_line(obj: Any, line: int) -> LineCheck:
@@ -140,7 +153,7 @@ def check_line(obj: Any, line: int) -> LineCheck:
         return result
 
     for key in obj:
-        if key not in TOP_FIELDS:
+        if key not in _TOP_FIELD_SET:
             hint = suggest(key, TOP_FIELDS)
             result.problems.append((key, f"unknown field{hint}"))
 
@@ -154,7 +167,9 @@ def check_line(obj: Any, line: int) -> LineCheck:
 
     # Only well-formed references to other lines go on to the whole-job check,
     # so that each wrong reference is named once.
-    references, result.refs = result.refs, []
+    references = result.refs
+    if references:
+        result.refs = []
     for use in references:
         problem = check_op_id(use.target)
         if problem is not None:
@@ -168,16 +183,11 @@ def check_line(obj: Any, line: int) -> LineCheck:
         return result
 
     result.kind = _kind_for(op, module, item)
+    # In the order of Operation's fields (line, id, op, course, module, item,
+    # params, after, as_user): a call by keyword costs more than the checks
+    # of a short line.
     result.operation = Operation(
-        line=line,
-        id=own_id,
-        op=op,
-        course=course,
-        module=module,
-        item=item,
-        params=params,
-        after=after,
-        as_user=as_user,
+        line, own_id, op, course, module, item, params, after, as_user
     )
     return result
 
@@ -199,11 +209,7 @@ def _kind_of(value: Any) -> str:
 def _kind_for(op: str, module: Selector | None, item: Selector | None) -> Kind:
     if isinstance(module, Every) or isinstance(item, Every):
         return Kind.FAN_OUT
-    if op in _MODULE_OPS:
-        return Kind.MODULE
-    if op in _ITEM_OPS:
-        return Kind.ITEM
-    return Kind.OTHER
+    return _OP_KINDS[op]
 
 
 def _check_id(obj: dict[str, Any], result: LineCheck) -> str:
@@ -246,16 +252,16 @@ def _check_course(value: Any, result: LineCheck) -> str | None:
 
 def parse_course(value: Any) -> tuple[str | None, str | None]:
     """Return the course as Canvas reads it in a path, or what is wrong with it."""
-    if value is None:
-        return None, "missing"
-    if isinstance(value, float):
-        return None, "must be a whole number or a string"
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return None, f"must be a number or a string, not {_kind_of(value)}"
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         if value <= 0 or value >= 10**19:
             return None, "must be a positive id of at most 19 digits"
         return str(value), None
+    if not isinstance(value, str):
+        if value is None:
+            return None, "missing"
+        if isinstance(value, float):
+            return None, "must be a whole number or a string"
+        return None, f"must be a number or a string, not {_kind_of(value)}"
     if value.isascii() and value.isdigit():
         if not _ID_DIGITS.fullmatch(value) or int(value) == 0:
             return None, "must be a positive id of at most 19 digits"
@@ -278,7 +284,7 @@ def _check_id_form(form: str, rest: str) -> str | None:
         return f"only whitespace after '{form}'"
     if rest != rest.strip():
         return f"spaces around the id after '{form}'"
-    if _CONTROL.search(rest):
+    if not rest.isprintable() and _CONTROL.search(rest):
         return "must not contain control characters"
     if form.startswith("hex:"):
         if not _HEX.fullmatch(rest):
@@ -300,33 +306,55 @@ def _check_id_form(form: str, rest: str) -> str | None:
 def _check_selectors(
     obj: dict[str, Any], op: str | None, result: LineCheck
 ) -> tuple[Selector | None, Selector | None]:
-    selectors: list[Selector | None] = []
-    for name, want, key, fan in (
-        ("module", Kind.MODULE, "name", _MODULE_FAN_OUT),
-        ("item", Kind.ITEM, "title", _ITEM_FAN_OUT),
-    ):
-        value = obj.get(name)
-        spec = OPS.get(op) if op else None
-        needed = spec is not None and (
-            spec.needs_module if name == "module" else spec.needs_item
-        )
-        if spec is not None and value is None and needed:
-            result.problems.append((name, f"missing (required by {op})"))
-        elif spec is not None and value is not None and not needed:
-            result.problems.append((name, f"not allowed with {op}"))
-        if value is None:
-            selectors.append(None)
-            continue
-        selector = _parse_selector(name, value, key, result)
-        if isinstance(selector, Ref):
-            result.refs.append(RefUse(selector.op_id, name, want))
-        if isinstance(selector, Every) and op and needed and op not in fan:
-            result.problems.append((name, _no_fan_out(name, op)))
-        selectors.append(selector)
-
+    spec = OPS.get(op) if op else None
+    module = _check_selector(
+        obj.get("module"),
+        "module",
+        spec.needs_module if spec else None,
+        op,
+        result,
+    )
+    item = _check_selector(
+        obj.get("item"),
+        "item",
+        spec.needs_item if spec else None,
+        op,
+        result,
+    )
     # No operation allows "*" for both, so a line fans out at most once.
-    module, item = selectors
     return module, item
+
+
+#: For ``module`` and ``item``: the kind a reference there must name, the
+#: key that selects by name, and the operations that may take ``"*"``.
+_SELECTOR_RULES = {
+    "module": (Kind.MODULE, "name", _MODULE_FAN_OUT),
+    "item": (Kind.ITEM, "title", _ITEM_FAN_OUT),
+}
+
+
+def _check_selector(
+    value: Any, name: str, needed: bool | None, op: str | None, result: LineCheck
+) -> Selector | None:
+    """Check the line's ``module`` or ``item`` (``name``) and return it parsed.
+
+    ``needed`` tells whether the operation requires the field; it is None
+    when the operation is not known, and then neither its absence nor its
+    presence is a problem.
+    """
+    if value is None:
+        if needed:
+            result.problems.append((name, f"missing (required by {op})"))
+        return None
+    if needed is False:
+        result.problems.append((name, f"not allowed with {op}"))
+    want, key, fan = _SELECTOR_RULES[name]
+    selector = _parse_selector(name, value, key, result)
+    if isinstance(selector, Ref):
+        result.refs.append(RefUse(selector.op_id, name, want))
+    elif isinstance(selector, Every) and op and needed and op not in fan:
+        result.problems.append((name, _no_fan_out(name, op)))
+    return selector
 
 
 def _no_fan_out(name: str, op: str) -> str:
@@ -367,9 +395,9 @@ def _parse_selector(
         )
         return None
     if isinstance(value, dict):
-        if set(value) == {"ref"}:
+        if len(value) == 1 and "ref" in value:
             return _parse_ref(f"{name}.ref", value["ref"], result)
-        if set(value) == {key}:
+        if len(value) == 1 and key in value:
             text = value[key]
             if not isinstance(text, str) or not text.strip():
                 result.problems.append((f"{name}.{key}", "must be a non-empty string"))
@@ -431,6 +459,8 @@ def _check_after(value: Any, own_id: str, result: LineCheck) -> tuple[str, ...]:
 
 
 def _check_as_user(value: Any, result: LineCheck) -> str | None:
+    if value is None:
+        return None
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**19:
         return str(value)
     if isinstance(value, str) and _ID_DIGITS.fullmatch(value) and int(value) > 0:
@@ -441,6 +471,5 @@ def _check_as_user(value: Any, result: LineCheck) -> str | None:
         # can go wrong here.
         if rest.strip() and not _CONTROL.search(rest):
             return value
-    if value is not None:
-        result.problems.append(("as_user", "must be a user id or 'sis_user_id:<id>'"))
+    result.problems.append(("as_user", "must be a user id or 'sis_user_id:<id>'"))
     return None

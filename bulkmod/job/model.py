@@ -41,6 +41,11 @@ class OpSpec:
     needs_item: bool
     #: The answer is a list and every page is followed.
     lists: bool = False
+    #: What the operation acts on: ``module``, ``item``, ``sequence``...
+    kind: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", self.name.split(".", 1)[0])
 
 
 _COURSE = "/courses/{course}"
@@ -158,12 +163,16 @@ class Operation:
 
     def __post_init__(self) -> None:
         found: list[str] = []
-        for selector in (self.module, self.item):
-            if isinstance(selector, Ref):
-                found.append(selector.op_id)
-        _collect_refs(self.params, found)
+        if isinstance(self.module, Ref):
+            found.append(self.module.op_id)
+        if isinstance(self.item, Ref):
+            found.append(self.item.op_id)
+        if self.params:
+            _collect_refs(self.params, found)
         found.extend(self.after)
-        object.__setattr__(self, "_needs", tuple(dict.fromkeys(found)))
+        # Most lines need nothing: no need to drop repeats then.
+        needs = tuple(dict.fromkeys(found)) if found else ()
+        object.__setattr__(self, "_needs", needs)
 
     @property
     def spec(self) -> OpSpec:
@@ -175,12 +184,15 @@ class Operation:
         return list(self._needs)
 
 
+#: Types whose values never are nor hold a :class:`Ref`: most values of params.
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def _collect_refs(value: Any, found: list[str]) -> None:
     if isinstance(value, Ref):
         found.append(value.op_id)
-    elif isinstance(value, dict):
-        for inner in value.values():
-            _collect_refs(inner, found)
-    elif isinstance(value, list):
-        for inner in value:
-            _collect_refs(inner, found)
+    elif isinstance(value, dict | list):
+        inners = value.values() if isinstance(value, dict) else value
+        for inner in inners:
+            if type(inner) not in _PLAIN_TYPES:
+                _collect_refs(inner, found)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: reference; anywhere else ``"@x"`` is just text (a title may start with @).
 _ID_KEYS = frozenset({"content_id", "module_id", "asset_id"})
 _MODULE_ID_KEYS = frozenset({"module_id", "prerequisite_module_ids"})
+#: The values that may hold something to mark or to report: numbers,
+#: booleans and null are kept as they are without a look.
+_MARKABLE = (str, dict, list)
+#: Keys whose list holds ids, so ``"@x"`` in that list is a reference.
+_ID_LIST_KEYS = _ID_KEYS | _MODULE_ID_KEYS
 
 #: The types Canvas's controller accepts; anything else is refused with 400.
 COMPLETION_TYPES = (
@@ -74,6 +80,14 @@ ASSET_TYPES = (
 )
 #: Item types found by ``content_id`` (or a content title looked up by type).
 _CONTENT_TYPES = frozenset({"File", "Discussion", "Assignment", "Quiz"})
+#: What an item of each type may give to name its content, the first being
+#: the one a problem names; a type not here (SubHeader) needs a title.
+_ITEM_NEEDS: dict[str, tuple[str, ...]] = {
+    "Page": ("page_url", "content"),
+    **{kind: ("content_id", "content") for kind in _CONTENT_TYPES},
+    "ExternalUrl": ("external_url",),
+    "ExternalTool": ("external_url", "content_id", "content"),
+}
 #: Names met on nearly every line, known to be plain: checked by a set lookup.
 _KNOWN_NAMES = (
     _BOOLEANS
@@ -113,13 +127,18 @@ class ParamCheck:
 def check_params(op: str | None, raw: dict[str, Any]) -> ParamCheck:
     """Check ``raw`` (a line's params object) for operation ``op``."""
     check = ParamCheck()
+    params = check.params
     for key, value in raw.items():
         if key in _KNOWN_NAMES or _check_name(key, "params", check):
-            check.params[key] = _mark_refs(value, key, key in _MODULE_ID_KEYS, check, 2)
-    params = check.params
+            if isinstance(value, _MARKABLE):
+                module_ref = key in _MODULE_ID_KEYS
+                value = _mark_refs(value, key, key, module_ref, check, 2)
+            params[key] = value
 
     for key, value in params.items():
-        _check_known_key(op, key, value, check)
+        check_key = _KEY_CHECKS.get(key)
+        if check_key is not None:
+            check_key(op, key, value, check)
 
     if op == "module.create":
         _require_text(params, "name", check)
@@ -133,22 +152,22 @@ def check_params(op: str | None, raw: dict[str, Any]) -> ParamCheck:
 
 
 def _mark_refs(
-    value: Any, where: str, module_ref: bool, check: ParamCheck, depth: int
+    value: Any, where: str, key: str, module_ref: bool, check: ParamCheck, depth: int
 ) -> Any:
     """Return ``value`` with every reference in it made a :class:`Ref`.
 
+    ``value`` is one of :data:`_MARKABLE`. ``where`` is its path in params
+    and ``key`` the last name on that path (``title`` for ``content.title``,
+    ``ids`` for ``ids[0]``).
     ``depth`` is the level ``value`` would be at as an object or a list; the
     walk stops at :data:`MAX_DEPTH`, so it never recurses deeper than that.
     On the way, names and strings are held to the shape params must have.
     """
-    key = where.rsplit(".", 1)[-1].split("[", 1)[0]
     if isinstance(value, str):
         if not value.isprintable() and _CONTROL.search(value):
             check.problem(where, "must not contain control characters")
         elif value.startswith("@") and key in _ID_KEYS:
             return _make_ref(value[1:], where, module_ref, check)
-        return value
-    if not isinstance(value, (dict, list)):  # a tuple: faster than a union here
         return value
     if depth > MAX_DEPTH:
         _too_deep(where, check)
@@ -160,18 +179,24 @@ def _mark_refs(
                 return value
             return _make_ref(value["ref"], f"{where}.ref", module_ref, check)
         return {
-            inner: _mark_refs(item, f"{where}.{inner}", module_ref, check, depth + 1)
+            inner: _mark_refs(
+                item, f"{where}.{inner}", inner, module_ref, check, depth + 1
+            )
+            if isinstance(item, _MARKABLE)
+            else item
             for inner, item in value.items()
             if inner in _KNOWN_NAMES or _check_name(inner, f"params.{where}", check)
         }
     marked = []
+    is_id = key in _ID_LIST_KEYS
     for index, item in enumerate(value):
         inner_where = f"{where}[{index}]"
-        is_id = key in _ID_KEYS | _MODULE_ID_KEYS
         if is_id and isinstance(item, str) and item.startswith("@"):
             marked.append(_make_ref(item[1:], inner_where, module_ref, check))
             continue
-        marked.append(_mark_refs(item, inner_where, module_ref, check, depth + 1))
+        if isinstance(item, _MARKABLE):
+            item = _mark_refs(item, inner_where, key, module_ref, check, depth + 1)
+        marked.append(item)
     return marked
 
 
@@ -208,33 +233,34 @@ def _make_ref(target: Any, where: str, module_ref: bool, check: ParamCheck) -> A
     return Ref(target)
 
 
-def _check_known_key(op: str | None, key: str, value: Any, check: ParamCheck) -> None:
-    if key in _BOOLEANS and not isinstance(value, bool):
+def _check_boolean(op: str | None, key: str, value: Any, check: ParamCheck) -> None:
+    if not isinstance(value, bool):
         check.problem(key, "must be true or false")
-    elif key in _TEXTS and not isinstance(value, str):
+
+
+def _check_text(op: str | None, key: str, value: Any, check: ParamCheck) -> None:
+    if not isinstance(value, str):
         check.problem(key, "must be a string")
-    elif key == "position":
-        if not _is_int(value) or value < 1:
-            check.problem(key, "must be a whole number of at least 1")
-    elif key == "indent":
-        if not _is_int(value) or value < 0:
-            check.problem(key, "must be a whole number of at least 0")
-    elif key in ("content_id", "module_id"):
-        if not isinstance(value, Ref) and _id_of(value) is None:
-            check.problem(key, "must be a positive id or a reference")
-    elif key == "asset_id":
-        if not isinstance(value, Ref | str) and _id_of(value) is None:
-            check.problem(key, "must be an id, a page url or a reference")
-    elif key == "prerequisite_module_ids":
-        _check_prerequisites(op, value, check)
-    elif key == "completion_requirement":
-        _check_completion(op, value, check)
-    elif key == "content":
-        _check_content(value, check)
-    elif key == "unlock_at":
-        _check_time(key, value, check)
-    elif key == "external_url":
-        _check_url(key, value, check)
+
+
+def _check_position(op: str | None, key: str, value: Any, check: ParamCheck) -> None:
+    if not _is_int(value) or value < 1:
+        check.problem(key, "must be a whole number of at least 1")
+
+
+def _check_indent(op: str | None, key: str, value: Any, check: ParamCheck) -> None:
+    if not _is_int(value) or value < 0:
+        check.problem(key, "must be a whole number of at least 0")
+
+
+def _check_object_id(op: str | None, key: str, value: Any, check: ParamCheck) -> None:
+    if not isinstance(value, Ref) and _id_of(value) is None:
+        check.problem(key, "must be a positive id or a reference")
+
+
+def _check_asset_id(op: str | None, key: str, value: Any, check: ParamCheck) -> None:
+    if not isinstance(value, Ref | str) and _id_of(value) is None:
+        check.problem(key, "must be an id, a page url or a reference")
 
 
 def _is_int(value: Any) -> bool:
@@ -250,8 +276,9 @@ def _id_of(value: Any) -> int | None:
     return None
 
 
-def _check_prerequisites(op: str | None, value: Any, check: ParamCheck) -> None:
-    where = "prerequisite_module_ids"
+def _check_prerequisites(
+    op: str | None, where: str, value: Any, check: ParamCheck
+) -> None:
     if value == "" or value == []:
         if op == "module.create":
             # Canvas answers 500 to an empty value on create; leaving the key
@@ -268,8 +295,9 @@ def _check_prerequisites(op: str | None, value: Any, check: ParamCheck) -> None:
             check.problem(f"{where}[{index}]", "must be a module id or a reference")
 
 
-def _check_completion(op: str | None, value: Any, check: ParamCheck) -> None:
-    where = "completion_requirement"
+def _check_completion(
+    op: str | None, where: str, value: Any, check: ParamCheck
+) -> None:
     if value == "" and op == "item.update":
         return  # Canvas reads a blank requirement as "remove it".
     if not isinstance(value, dict):
@@ -296,14 +324,14 @@ def _check_completion(op: str | None, value: Any, check: ParamCheck) -> None:
             check.problem(f"{where}.{kind}", "out of range")
 
 
-def _check_content(value: Any, check: ParamCheck) -> None:
-    if not isinstance(value, dict) or set(value) != {"title"}:
+def _check_content(op: str | None, key: str, value: Any, check: ParamCheck) -> None:
+    if not isinstance(value, dict) or len(value) != 1 or "title" not in value:
         check.problem("content", 'must be {"title": "..."}')
     elif not isinstance(value["title"], str) or not value["title"].strip():
         check.problem("content.title", "must be a non-empty string")
 
 
-def _check_time(key: str, value: Any, check: ParamCheck) -> None:
+def _check_time(op: str | None, key: str, value: Any, check: ParamCheck) -> None:
     if value is None:
         return
     if isinstance(value, str):
@@ -315,12 +343,30 @@ def _check_time(key: str, value: Any, check: ParamCheck) -> None:
     check.problem(key, "must be an ISO-8601 time such as 2025-09-01T08:00:00Z")
 
 
-def _check_url(key: str, value: Any, check: ParamCheck) -> None:
+def _check_url(op: str | None, key: str, value: Any, check: ParamCheck) -> None:
     if isinstance(value, str):
         parts = urlsplit(value)
         if parts.scheme in ("http", "https") and parts.netloc:
             return
     check.problem(key, "must be an http:// or https:// URL")
+
+
+#: The check of each key whose value Canvas reads in a known way; it is
+#: called with the operation, the key, the value and the check to report to.
+_KEY_CHECKS: dict[str, Callable[[str | None, str, Any, ParamCheck], None]] = {
+    **{key: _check_boolean for key in _BOOLEANS},
+    **{key: _check_text for key in _TEXTS},
+    "position": _check_position,
+    "indent": _check_indent,
+    "content_id": _check_object_id,
+    "module_id": _check_object_id,
+    "asset_id": _check_asset_id,
+    "prerequisite_module_ids": _check_prerequisites,
+    "completion_requirement": _check_completion,
+    "content": _check_content,
+    "unlock_at": _check_time,
+    "external_url": _check_url,
+}
 
 
 def _require_text(params: dict[str, Any], key: str, check: ParamCheck) -> None:
@@ -341,27 +387,15 @@ def _check_item_create(params: dict[str, Any], check: ParamCheck) -> None:
         check.problem("type", f"unknown item type '{kind}' (one of {names})")
         return
 
-    has: set[str] = {
-        key for key in ("content_id", "page_url", "external_url") if key in params
-    }
-    if "content" in params:
-        has.add("content")
-    if "content" in has and has & {"content_id", "page_url"}:
+    given = params.keys()
+    if "content" in given and not given.isdisjoint(("content_id", "page_url")):
         check.problem("content", "give content or content_id/page_url, not both")
 
-    needs: tuple[str, ...]
-    if kind == "Page":
-        needs = ("page_url", "content")
-    elif kind in _CONTENT_TYPES:
-        needs = ("content_id", "content")
-    elif kind == "ExternalUrl":
-        needs = ("external_url",)
-    elif kind == "ExternalTool":
-        needs = ("external_url", "content_id", "content")
-    else:
+    needs = _ITEM_NEEDS.get(kind)
+    if needs is None:
         _require_text(params, "title", check)
         return
-    if not has & set(needs):
+    if given.isdisjoint(needs):
         wanted = " or ".join(
             "content.title" if key == "content" else key for key in needs
         )
