@@ -102,13 +102,16 @@ def quota_number(
     """
     if value is None:
         return None
+    low, high = bounds
+    if type(value) is float and low <= value <= high:
+        # Read already (NaN and infinities fail the comparison).
+        return value
     try:
         number = float(value)
     except ValueError:
         return None
     if not math.isfinite(number):
         return None
-    low, high = bounds
     return low if number < low else high if number > high else number
 
 
@@ -141,13 +144,12 @@ class Pacer:
         self._outflow_learnt_at = -math.inf
 
         self._costs = 0.0
-        #: (when, free room plus costs so far) of the answers in the window.
-        self._recent: deque[tuple[float, float]] = deque()
         #: (when, key) of the answers that may yet be the lowest, keys rising;
         #: see :meth:`_lowest_recent`.
         self._lowest: deque[tuple[float, float]] = deque()
         self._lowest_outflow = self._outflow
-        #: (when, free room plus all costs so far): grows at the leak rate.
+        #: (when, free room plus all costs so far) of the answers of the last
+        #: :data:`OUTFLOW_HISTORY` seconds: grows at the leak rate.
         self._history: deque[tuple[float, float]] = deque()
         self._idle_free = 0.0
         self._ceiling = 0.0
@@ -301,16 +303,16 @@ class Pacer:
     def _observe(self, now: float, remaining: float) -> None:
         free = remaining + self._up * self._in_flight
         sample = (now, free + self._costs)
-        recent = self._recent
-        recent.append(sample)
-        while now - recent[0][0] > TRUST_WINDOW:
-            recent.popleft()
+        history = self._history
+        history.append(sample)
+        while now - history[0][0] > OUTFLOW_HISTORY:
+            history.popleft()
         if self._lowest_outflow != self._outflow:
             self._rebuild_lowest()
         else:
             self._push_lowest(now, sample[1])
-            while now - self._lowest[0][0] > TRUST_WINDOW:
-                self._lowest.popleft()
+        while now - self._lowest[0][0] > TRUST_WINDOW:
+            self._lowest.popleft()
 
         if self._in_flight == 0:
             # Nothing of ours is running, so no reservation can be missing:
@@ -320,10 +322,6 @@ class Pacer:
             self._lowest_recent(now), self._idle_free, 2 * self._up + self._margin()
         )
 
-        history = self._history
-        history.append(sample)
-        while now - history[0][0] > OUTFLOW_HISTORY:
-            history.popleft()
         if now - self._outflow_learnt_at >= TRUST_WINDOW:
             self._learn_outflow(now)
 
@@ -355,9 +353,16 @@ class Pacer:
         lowest.append((at, key))
 
     def _rebuild_lowest(self) -> None:
+        """Key the answers of the last :data:`TRUST_WINDOW` by the new leak."""
         self._lowest_outflow = self._outflow
         self._lowest.clear()
-        for at, free_and_costs in self._recent:
+        if not self._history:
+            return
+        last = self._history[-1][0]
+        recent = itertools.takewhile(
+            lambda sample: last - sample[0] <= TRUST_WINDOW, reversed(self._history)
+        )
+        for at, free_and_costs in reversed(list(recent)):
             self._push_lowest(at, free_and_costs)
 
     # -- how fast they start --------------------------------------------
