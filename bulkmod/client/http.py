@@ -89,7 +89,7 @@ class Stats:
     last_status: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Answer:
     body: Any
     #: Every Link header of the answer, joined.

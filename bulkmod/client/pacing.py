@@ -78,9 +78,6 @@ SLOWEST = 1 / 16
 RECOVERY_STEP = 0.05
 #: The paced rate is renewed only when it moves by more than this share.
 RATE_HYSTERESIS = 0.2
-#: Starts a second past which the pacer sets no pace (the in-flight limit
-#: still holds): a millisecond apart is as fine as the event loop's timers go.
-UNPACED_RATE = 1000.0
 #: Longest wait for room while nothing is running: past it one request goes,
 #: and its answer tells the pacer afresh what the bucket holds. Canvas's own
 #: bucket empties from full in 60 s at its default leak.
@@ -420,11 +417,8 @@ class Pacer:
     def _set_rate(self, rate: float | None) -> None:
         self._rate = rate
         # One start per period: spare room is spent through a high rate,
-        # not through a burst that could outrun the answers. Starts closer
-        # than the event loop's timers can tell apart are not paced at all:
-        # waiting for such a timer only spins the loop.
-        paced = rate is not None and rate < UNPACED_RATE
-        self._limiter = AsyncLimiter(1, 1 / rate) if paced and rate else None
+        # not through a burst that could outrun the answers.
+        self._limiter = None if rate is None else AsyncLimiter(1, 1 / rate)
 
     # -- throttled answers ----------------------------------------------
 

@@ -140,6 +140,14 @@ class JobReader:
 
 def _check_jsonl_line(raw: bytes, line: int) -> LineCheck:
     try:
+        # orjson reads UTF-8 bytes itself: no text copy of a good line.
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        return check_line(obj, line)
+    # A line that is not JSON is read again as text, for the message.
+    try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         return LineCheck(line, problems=[(None, _not_utf8(raw, error))])
