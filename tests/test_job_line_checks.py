@@ -109,6 +109,21 @@ def test_every_line_on_record_checks_as_recorded() -> None:
     assert not differ, f"{len(differ)} of {len(records)} lines differ:\n{shown}"
 
 
+def test_a_check_without_the_operation_says_the_same() -> None:
+    """build=False gives the same problems, references and kind, no Operation."""
+    for record in _records():
+        obj = _decoded(record)
+        built = check_line(obj, record["number"])
+        checked = check_line(obj, record["number"], build=False)
+        assert checked.operation is None
+        expect = describe(built)
+        expect["operation"] = None
+        assert describe(checked) == expect
+        operation = built.operation
+        assert checked.op == (operation.op if operation else None)
+        assert checked.as_user == bool(operation and operation.as_user is not None)
+
+
 def test_record_holds_every_bad_job_line() -> None:
     """Every line of the JSON Lines bad jobs that decodes is on record."""
     recorded = {

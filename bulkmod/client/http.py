@@ -286,6 +286,8 @@ class CanvasClient:
     def _url(
         self, path: str, query: dict[str, Any] | None, as_user: str | None
     ) -> yarl.URL:
+        if not query and as_user is None:
+            return _plain_url(self._base_url, path)
         pairs = encode(query) if query else []
         if as_user is not None:
             pairs.append(("as_user_id", str(as_user)))
@@ -456,6 +458,13 @@ class CanvasClient:
 
 
 _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_url(base_url: str, path: str) -> yarl.URL:
+    # A URL is a value that never changes, and a lane sends many requests to
+    # the same few paths: each is checked and parsed once.
+    return api_url(base_url, path, [])
 
 
 def _form_body(form: dict[str, Any] | None) -> bytes | None:

@@ -205,14 +205,11 @@ class Executor:
             )
             return error[0]
         self._outage_since = None
-        if ctx.modules_before is not None:
-            existing.note_change(
-                ctx.modules_before,
-                op.op,
-                target.module_id,
-                target.params,
-                target.item_id,
-            )
+        touched = target.module_id
+        known = ctx.modules_before
+        if known and touched is not None and touched in known:
+            # A change to a module the course had before the run.
+            existing.note_change(known, op.op, touched, target.params, target.item_id)
         self._finish(
             op, op_id, course_id, "ok", stats, started, parent=parent, done=done
         )

@@ -155,13 +155,14 @@ def describe(found: list[dict[str, Any]]) -> str:
 def note_change(
     modules: dict[int, dict[str, Any]],
     op: str,
-    module_id: int | None,
+    module_id: int,
     params: dict[str, Any],
     item_id: int | None = None,
 ) -> None:
-    """Keep the known modules and items true after a change of this run."""
-    if module_id is None or module_id not in modules:
-        return
+    """Keep the known modules and items true after a change of this run.
+
+    ``module_id`` is one of ``modules``: the module the change was made to.
+    """
     if op == "module.delete":
         del modules[module_id]
     elif op == "module.update" and "name" in params:

@@ -111,9 +111,15 @@ class LineCheck:
     problems: list[tuple[str | None, str]] = field(default_factory=list)
     #: The line's ``id`` when it is written validly, even on a line with problems.
     declared_id: str | None = None
+    #: What the line's operation acts on; :attr:`Kind.INVALID` while the
+    #: line has problems.
     kind: Kind = Kind.INVALID
     course: str | None = None
     refs: list[RefUse] = field(default_factory=list)
+    #: The operation's name, and whether it runs as another user: set with
+    #: :attr:`kind`, whether or not the Operation itself was built.
+    op: str | None = None
+    as_user: bool = False
 
 
 def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
@@ -145,8 +151,12 @@ def is_default_id(value: str) -> bool:
     return value.startswith("L") and _DEFAULT_ID.fullmatch(value) is not None
 
 
-def check_line(obj: Any, line: int) -> LineCheck:
-    """Check one decoded line and build its Operation when it has no problems."""
+def check_line(obj: Any, line: int, *, build: bool = True) -> LineCheck:
+    """Check one decoded line and build its Operation when it has no problems.
+
+    With ``build`` false the Operation is not built (a check of a whole job
+    needs only what the line is, not the object to run).
+    """
     result = LineCheck(line)
     if not isinstance(obj, dict):
         result.problems.append((None, f"must be a JSON object, not {_kind_of(obj)}"))
@@ -183,12 +193,15 @@ def check_line(obj: Any, line: int) -> LineCheck:
         return result
 
     result.kind = _kind_for(op, module, item)
-    # In the order of Operation's fields (line, id, op, course, module, item,
-    # params, after, as_user): a call by keyword costs more than the checks
-    # of a short line.
-    result.operation = Operation(
-        line, own_id, op, course, module, item, params, after, as_user
-    )
+    result.op = op
+    result.as_user = as_user is not None
+    if build:
+        # In the order of Operation's fields (line, id, op, course, module,
+        # item, params, after, as_user): a call by keyword costs more than the
+        # checks of a short line.
+        result.operation = Operation(
+            line, own_id, op, course, module, item, params, after, as_user
+        )
     return result
 
 

@@ -61,9 +61,14 @@ class JobReader:
     raise :class:`OSError`.
     """
 
-    def __init__(self, path: Path) -> None:
-        """Prepare to read the job at ``path``."""
+    def __init__(self, path: Path, *, build: bool = True) -> None:
+        """Prepare to read the job at ``path``.
+
+        With ``build`` false the lines are checked but no Operation is built
+        (see :func:`~bulkmod.job.linecheck.check_line`).
+        """
         self.path = path
+        self._build = build
         self.lines = 0
         self._digest = hashlib.sha256()
 
@@ -101,7 +106,7 @@ class JobReader:
     def _jsonl(self, handle: BinaryIO) -> Iterator[LineCheck]:
         for raw in self._raw_lines(handle):
             if raw.strip():
-                yield _check_jsonl_line(raw, self.lines)
+                yield _check_jsonl_line(raw, self.lines, self._build)
 
     def _csv(self, handle: BinaryIO) -> Iterator[LineCheck]:
         # Lines that are not UTF-8 are passed on decoded with replacement
@@ -126,7 +131,7 @@ class JobReader:
             elif row.data is None or row.problems:
                 result.problems.extend(row.problems)
             else:
-                result = check_line(row.data, row.line)
+                result = check_line(row.data, row.line, build=self._build)
                 result.problems = [
                     (row.column_for(where), _csv_wording(text))
                     for where, text in result.problems
@@ -138,14 +143,14 @@ class JobReader:
             yield result
 
 
-def _check_jsonl_line(raw: bytes, line: int) -> LineCheck:
+def _check_jsonl_line(raw: bytes, line: int, build: bool) -> LineCheck:
     try:
         # orjson reads UTF-8 bytes itself: no text copy of a good line.
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         pass
     else:
-        return check_line(obj, line)
+        return check_line(obj, line, build=build)
     # A line that is not JSON is read again as text, for the message.
     try:
         text = raw.decode("utf-8")
@@ -157,7 +162,7 @@ def _check_jsonl_line(raw: bytes, line: int) -> LineCheck:
         return LineCheck(
             line, problems=[(None, f"not JSON: {error.msg} at column {error.colno}")]
         )
-    return check_line(obj, line)
+    return check_line(obj, line, build=build)
 
 
 def _csv_wording(message: str) -> str:

@@ -71,7 +71,7 @@ class JobSummary:
 
 def check_job(path: Path) -> JobSummary:
     """Read and check a whole job in one pass; raise OSError if unreadable."""
-    reader = JobReader(path)
+    reader = JobReader(path, build=False)
     check = _JobCheck(str(path))
     for checked in reader:
         check.add(checked, reader.problems(checked))
@@ -95,7 +95,7 @@ def check_objects(lines: Iterable[Any], name: str) -> JobSummary:
     check = _JobCheck(name)
     lines_seen = 0
     for lines_seen, obj in enumerate(lines, start=1):
-        checked = check_line(obj, lines_seen)
+        checked = check_line(obj, lines_seen, build=False)
         check.add(
             checked,
             [
@@ -204,7 +204,7 @@ class _JobCheck:
         kind = checked.kind if valid else Kind.INVALID
         named = _NAMED if checked.declared_id not in (None, f"L{line}") else 0
         self.kinds[line] = kind | named
-        if valid and checked.operation is not None:
+        if valid and checked.op is not None:
             self._count(checked, kind)
 
     def _index(self, course: str) -> int:
@@ -216,17 +216,17 @@ class _JobCheck:
         return index
 
     def _count(self, checked: LineCheck, kind: Kind) -> None:
-        operation = checked.operation
-        assert operation is not None
+        op = checked.op
+        assert op is not None
         summary = self.summary
         summary.operations += 1
-        summary.by_op[operation.op] = summary.by_op.get(operation.op, 0) + 1
+        summary.by_op[op] = summary.by_op.get(op, 0) + 1
         self.used_courses.add(self.course_of[checked.line])
-        if operation.op.endswith(".delete"):
+        if op.endswith(".delete"):
             summary.deletes += 1
         if kind == Kind.FAN_OUT:
             summary.fan_outs += 1
-        if operation.as_user is not None:
+        if checked.as_user:
             summary.as_user += 1
 
     def _report(self, problem: Problem) -> int | None:
