@@ -452,6 +452,12 @@ class Pacer:
         timer = None if timeout is None else loop.call_later(timeout, _end, waiter)
         try:
             await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                # Woken, then cancelled before it could take the room: the
+                # wake goes on to another waiter, or it would be lost.
+                self._wake()
+            raise
         finally:
             if timer is not None:
                 timer.cancel()

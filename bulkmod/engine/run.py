@@ -164,7 +164,11 @@ def _frozen_heap() -> Iterator[None]:
     The garbage collector's full passes would otherwise walk every object of
     the program, again and again, while a long run makes and drops a few
     objects per operation; frozen, they are passed over until the run ends.
+    A program that froze its own heap keeps it as it froze it.
     """
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield
