@@ -51,7 +51,12 @@ from bulkmod.client.limits import (
 from bulkmod.client.pacing import COST_RANGE, REMAINING_RANGE, Pacer, quota_number
 from bulkmod.client.params import encode
 from bulkmod.client.shapes import checked_entries, checked_object
-from bulkmod.client.urls import api_url, next_page, normalize_base_url
+from bulkmod.client.urls import (
+    RECENT_PATHS,
+    api_url,
+    next_page,
+    normalize_base_url,
+)
 from bulkmod.logs import debug_enabled
 
 _log = structlog.get_logger("bulkmod.client")
@@ -460,7 +465,7 @@ class CanvasClient:
 _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=RECENT_PATHS)
 def _plain_url(base_url: str, path: str) -> yarl.URL:
     # A URL is a value that never changes, and a lane sends many requests to
     # the same few paths: each is checked and parsed once.

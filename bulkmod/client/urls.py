@@ -80,6 +80,11 @@ def normalize_base_url(url: str, *, allow_insecure_http: bool) -> str:
     return f"{scheme}://{shown}"
 
 
+#: Filled paths and URLs a run keeps ready: those of the courses in
+#: progress, many times over.
+RECENT_PATHS = 256
+
+
 def api_path(template: str, **parts: str | int) -> str:
     """Fill ``template`` (``/courses/{course}/modules``) with encoded parts.
 

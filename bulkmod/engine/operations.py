@@ -17,7 +17,7 @@ from typing import Any
 from bulkmod.client.errors import NetworkError, NotFoundError, ServerError
 from bulkmod.client.http import CanvasClient, Stats
 from bulkmod.client.shapes import canvas_id
-from bulkmod.client.urls import api_path
+from bulkmod.client.urls import RECENT_PATHS, api_path
 from bulkmod.engine.before import cascades, fields_to_record, item_states
 from bulkmod.job.model import Operation, Safety
 
@@ -51,7 +51,7 @@ class Target:
         return _filled(self.op.spec.path, self.course_id, self.module_id, self.item_id)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=RECENT_PATHS)
 def _filled(template: str, course: int, module: int | None, item: int | None) -> str:
     # A lane sends many operations to the same few paths.
     parts: dict[str, int] = {"course": course}
