@@ -19,6 +19,7 @@ def _open(path: Path) -> tuple[Journal, bool]:
 
 
 def test_a_resume_cuts_the_torn_line_and_appends_whole_ones(tmp_path: Path) -> None:
+    """A resume drops a half-written last line; every line after it is whole."""
     path = tmp_path / "results.jsonl"
     journal, resuming = _open(path)
     assert not resuming
@@ -43,6 +44,7 @@ def test_a_resume_cuts_the_torn_line_and_appends_whole_ones(tmp_path: Path) -> N
 
 
 def test_a_torn_header_is_started_over(tmp_path: Path) -> None:
+    """A file holding only the start of a header is a new file."""
     path = tmp_path / "results.jsonl"
     path.write_bytes(b'{"bulkmod": {"version": "1", "jo')
     journal, resuming = _open(path)
@@ -56,6 +58,7 @@ def test_a_torn_header_is_started_over(tmp_path: Path) -> None:
 
 
 def test_fresh_moves_the_old_file_aside_and_writes_to_the_new(tmp_path: Path) -> None:
+    """--fresh keeps the old results beside the new file, untouched."""
     path = tmp_path / "results.jsonl"
     journal, _ = _open(path)
     journal.write({"id": "a", "status": "ok"})

@@ -69,6 +69,7 @@ LINES: list[dict[str, Any]] = [
 async def test_params_are_the_same_after_the_run(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """No operation changes the params of its line, however it ran."""
     seen: list[tuple[Operation, dict[str, Any]]] = []
     original = run_module._operations
 
