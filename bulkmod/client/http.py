@@ -82,7 +82,7 @@ _RETRY_AFTER_CAP = 300.0
 DEFAULT_MAX_THROTTLED = 50
 
 
-@dataclass
+@dataclass(slots=True)
 class Stats:
     """Counts for one logical operation; the client adds to it per answer."""
 

@@ -22,7 +22,7 @@ from bulkmod.engine.before import cascades, fields_to_record, item_states
 from bulkmod.job.model import Operation, Safety
 
 
-@dataclass
+@dataclass(slots=True)
 class Done:
     """An operation that succeeded."""
 
@@ -34,7 +34,7 @@ class Done:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Target:
     """An operation with every id resolved, ready to send."""
 

@@ -39,7 +39,7 @@ _CONTENT_KINDS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class CourseContext:
     """What a lane knows of its course while it runs."""
 
