@@ -320,20 +320,11 @@ def _check_selectors(
     obj: dict[str, Any], op: str | None, result: LineCheck
 ) -> tuple[Selector | None, Selector | None]:
     spec = OPS.get(op) if op else None
-    module = _check_selector(
-        obj.get("module"),
-        "module",
-        spec.needs_module if spec else None,
-        op,
-        result,
+    needs_module, needs_item = (
+        (spec.needs_module, spec.needs_item) if spec else (None, None)
     )
-    item = _check_selector(
-        obj.get("item"),
-        "item",
-        spec.needs_item if spec else None,
-        op,
-        result,
-    )
+    module = _check_selector(obj.get("module"), "module", needs_module, op, result)
+    item = _check_selector(obj.get("item"), "item", needs_item, op, result)
     # No operation allows "*" for both, so a line fans out at most once.
     return module, item
 
