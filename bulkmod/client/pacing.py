@@ -139,6 +139,8 @@ class Pacer:
         self._mean_cost: float | None = None
         self._outflow = DEFAULT_OUTFLOW
         self._outflow_learnt_at = -math.inf
+        #: No leak can be learnt before then (the history is too short).
+        self._learn_from = -math.inf
 
         self._costs = 0.0
         #: (when, key) of the answers that may yet be the lowest, keys rising;
@@ -166,12 +168,18 @@ class Pacer:
 
     async def acquire(self) -> None:
         """Wait until one more request may be sent, then count it as running."""
-        if self._pause_until > self._clock():
+        now = self._clock()
+        if self._pause_until > now:
             await self._wait_pause()
         if self._limiter is not None:
             await self._limiter.acquire()
+            now = self._clock()
+        # Most acquires find room at once: asked here, before any wait.
+        if now >= self._pause_until and self._in_flight < self._limit_at(now):
+            self._in_flight += 1
+            return
 
-        started = self._clock()
+        started = now
         while True:
             now = self._clock()
             if now < self._pause_until:
@@ -213,7 +221,10 @@ class Pacer:
         now = self._clock()
 
         if spent is not None and not throttled:
-            self._learn_cost(spent)
+            # Costs so far, and their moving mean.
+            self._costs += spent
+            mean = self._mean_cost
+            self._mean_cost = spent if mean is None else mean + 0.2 * (spent - mean)
         if left is not None:
             self._headers_seen = True
             self._remaining = left
@@ -221,12 +232,13 @@ class Pacer:
 
         if throttled:
             self._on_throttle(now, left)
-        else:
+        elif self._slow < 1.0 or self._streak:
             self._streak = 0
             self._slow = min(1.0, self._slow + RECOVERY_STEP)
 
         self._retune(now)
-        self._wake()
+        if self._waiting:
+            self._wake()
 
     def throttle_delay(self, attempt: int) -> float:
         """Return the seconds to wait before sending a throttled request again.
@@ -276,13 +288,17 @@ class Pacer:
             # Nothing known yet: one request finds out what the bucket holds.
             return BLIND_LIMIT if self._answers else 1
         free = self._free_at(now)
-        return max(0, math.ceil((free - self._margin()) / self._up) - 1)
+        return max(0, math.ceil((free - (self._mean_cost or 0.0)) / self._up) - 1)
 
     def _free_at(self, now: float) -> float:
         """The free room now: the lowest of the recent answers, leak added."""
         # Between answers the room grows by the leak, but not beyond what has
         # been seen, lest an idle spell open the gates too wide.
-        return min(self._lowest_recent(now), self._ceiling)
+        lowest = self._lowest
+        if not lowest or self._lowest_outflow != self._outflow:
+            return min(self._lowest_recent(now), self._ceiling)
+        recent = lowest[0][1] + self._outflow * now - self._costs
+        return recent if recent < self._ceiling else self._ceiling
 
     def _margin(self) -> float:
         return self._mean_cost or 0.0
@@ -298,28 +314,38 @@ class Pacer:
         return max(missing, 0.0) / self._outflow + 1e-3
 
     def _observe(self, now: float, remaining: float) -> None:
-        free = remaining + self._up * self._in_flight
-        sample = (now, free + self._costs)
+        # Called for every answer: written out in one piece, with the
+        # lookups it repeats made once.
+        up = self._up
+        free = remaining + up * self._in_flight
+        value = free + self._costs
         history = self._history
-        history.append(sample)
+        history.append((now, value))
         while now - history[0][0] > OUTFLOW_HISTORY:
             history.popleft()
-        if self._lowest_outflow != self._outflow:
+        outflow = self._outflow
+        lowest = self._lowest
+        if self._lowest_outflow != outflow:
             self._rebuild_lowest()
         else:
-            self._push_lowest(now, sample[1])
-        while now - self._lowest[0][0] > TRUST_WINDOW:
-            self._lowest.popleft()
+            # As _push_lowest does.
+            key = value - outflow * now
+            while lowest and lowest[-1][1] >= key:
+                lowest.pop()
+            lowest.append((now, key))
+        # Never empty: the answer just added is the newest.
+        while now - lowest[0][0] > TRUST_WINDOW:
+            lowest.popleft()
 
         if self._in_flight == 0:
             # Nothing of ours is running, so no reservation can be missing:
             # this much room is certainly there once the bucket has leaked.
             self._idle_free = max(self._idle_free, free)
-        self._ceiling = max(
-            self._lowest_recent(now), self._idle_free, 2 * self._up + self._margin()
-        )
+        # As _lowest_recent gives it, the queue being keyed by this leak.
+        recent = lowest[0][1] + outflow * now - self._costs
+        self._ceiling = max(recent, self._idle_free, 2 * up + self._margin())
 
-        if now - self._outflow_learnt_at >= TRUST_WINDOW:
+        if now >= self._learn_from and now - self._outflow_learnt_at >= TRUST_WINDOW:
             self._learn_outflow(now)
 
     def _lowest_recent(self, now: float) -> float:
@@ -364,13 +390,6 @@ class Pacer:
 
     # -- how fast they start --------------------------------------------
 
-    def _learn_cost(self, cost: float) -> None:
-        self._costs += cost
-        if self._mean_cost is None:
-            self._mean_cost = cost
-        else:
-            self._mean_cost += 0.2 * (cost - self._mean_cost)
-
     def _learn_outflow(self, now: float) -> None:
         """Fit the leak to the lower edge of free room plus costs over time.
 
@@ -381,6 +400,9 @@ class Pacer:
         samples = self._history
         start, end = samples[0][0], samples[-1][0]
         if end - start < OUTFLOW_MIN_SPAN:
+            # The history only grows longer: no use asking before it can be
+            # long enough (a hair earlier, lest rounding skip the moment).
+            self._learn_from = start + OUTFLOW_MIN_SPAN * (1 - 1e-9)
             return
         # Only the first and last second are read, not the whole history.
         early = min(

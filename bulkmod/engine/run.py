@@ -242,7 +242,7 @@ async def _run_frozen(
             progress.show(tally) if settings.show_progress else asyncio.sleep(0)
         )
         try:
-            await _schedule(scheduler, tally, plan, Path(job.path), who, stop)
+            await _schedule(scheduler, tally, plan, job, who, stop)
         finally:
             shown.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -283,7 +283,7 @@ async def _schedule(
     scheduler: Scheduler,
     tally: Tally,
     plan: _Plan,
-    path: Path,
+    job: JobSummary,
     who: str,
     stop: Callable[[str], None],
 ) -> None:
@@ -291,32 +291,36 @@ async def _schedule(
     courses = plan.courses()
     first = plan.first()
     if first is None:
-        await scheduler.run(_operations(path, courses))
+        await scheduler.run(_operations(job, courses))
         return
 
     alone: set[str] = set()
-    await scheduler.run(_canary(path, first, alone))
+    await scheduler.run(_canary(job, first, alone))
     if tally.stopped:
         return
     refusal = _canary_refusal(tally, first, who)
     if refusal is not None:
         stop(refusal)
         return
-    rest = (op for op in _operations(path, courses) if op.id not in alone)
+    rest = (op for op in _operations(job, courses) if op.id not in alone)
     await scheduler.run(rest)
 
 
-def _operations(path: Path, courses: set[str] | None = None) -> Iterator[Operation]:
-    for entry in read_operations(path):
+def _operations(
+    job: JobSummary, courses: set[str] | None = None
+) -> Iterator[Operation]:
+    # The job was checked whole just before: unless the file changed since,
+    # its lines are built without being checked again.
+    for entry in read_operations(Path(job.path), checked_as=job.identity):
         if isinstance(entry, Operation) and (
             courses is None or entry.course in courses
         ):
             yield entry
 
 
-def _canary(path: Path, course: str, taken: set[str]) -> Iterator[Operation]:
+def _canary(job: JobSummary, course: str, taken: set[str]) -> Iterator[Operation]:
     """The first course's operations, up to one that needs another course's."""
-    for op in _operations(path, {course}):
+    for op in _operations(job, {course}):
         if any(needed not in taken for needed in op.refs()):
             # It waits for an operation of another course, which runs later.
             return

@@ -139,14 +139,17 @@ class Every:
 Selector = int | Ref | ByName | Every
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Operation:
-    """One line of a job, checked and parsed.
+    """One line of a job, checked and parsed; not to be changed once built.
 
     ``params`` is the line's ``params`` object as written, except that every
     ``{"ref": "x"}`` and ``"@x"`` inside it is a :class:`Ref`. ``course`` is
     the course as Canvas reads it in a path: digits, or an id form such as
     ``sis_course_id:BIO-101``.
+
+    Not a frozen dataclass, though it is used as one: a run builds one for
+    every line, and a frozen one costs four times as much to build.
     """
 
     line: int
@@ -171,8 +174,7 @@ class Operation:
             _collect_refs(self.params, found)
         found.extend(self.after)
         # Most lines need nothing: no need to drop repeats then.
-        needs = tuple(dict.fromkeys(found)) if found else ()
-        object.__setattr__(self, "_needs", needs)
+        self._needs = tuple(dict.fromkeys(found)) if found else ()
 
     @property
     def spec(self) -> OpSpec:

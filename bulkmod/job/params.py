@@ -127,13 +127,8 @@ class ParamCheck:
 def check_params(op: str | None, raw: dict[str, Any]) -> ParamCheck:
     """Check ``raw`` (a line's params object) for operation ``op``."""
     check = ParamCheck()
-    params = check.params
-    for key, value in raw.items():
-        if key in _KNOWN_NAMES or _check_name(key, "params", check):
-            if isinstance(value, _MARKABLE):
-                module_ref = key in _MODULE_ID_KEYS
-                value = _mark_refs(value, key, key, module_ref, check, 2)
-            params[key] = value
+    params = _marked(raw, check)
+    check.params = params
 
     for key, value in params.items():
         check_key = _KEY_CHECKS.get(key)
@@ -149,6 +144,27 @@ def check_params(op: str | None, raw: dict[str, Any]) -> ParamCheck:
     if "content" in params and op != "item.create":
         check.problem("content", "only item.create looks content up by title")
     return check
+
+
+def marked_params(raw: dict[str, Any]) -> dict[str, Any]:
+    """The params of a line already checked, each reference in them a Ref.
+
+    What :func:`check_params` gives as the Operation's params, for a line
+    known to have no problem: nothing is checked that is not on the way.
+    """
+    return _marked(raw, ParamCheck())
+
+
+def _marked(raw: dict[str, Any], check: ParamCheck) -> dict[str, Any]:
+    """A copy of ``raw`` with its references made Refs; known names only."""
+    params = {}
+    for key, value in raw.items():
+        if key in _KNOWN_NAMES or _check_name(key, "params", check):
+            if isinstance(value, _MARKABLE):
+                module_ref = key in _MODULE_ID_KEYS
+                value = _mark_refs(value, key, key, module_ref, check, 2)
+            params[key] = value
+    return params
 
 
 def _mark_refs(

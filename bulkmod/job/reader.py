@@ -10,7 +10,9 @@ ids) is checked by :func:`bulkmod.job.validate.check_job`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,10 +21,13 @@ from typing import BinaryIO
 import orjson
 
 from bulkmod.job.csvjob import read_rows
-from bulkmod.job.linecheck import LineCheck, check_line
+from bulkmod.job.linecheck import LineCheck, build_checked, check_line
 from bulkmod.job.model import Operation
 
 _BOM = b"\xef\xbb\xbf"
+
+#: A file's identity (device, inode, size, times): equal while it is unchanged.
+Identity = tuple[int, int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -56,20 +61,33 @@ def is_csv(path: str | Path) -> bool:
 class JobReader:
     """One pass over a job file: every line checked, its bytes hashed.
 
-    Iterate it once; afterwards :attr:`lines` is the number of physical lines
-    and :meth:`sha256` the hash of the file's bytes. Opening the file may
-    raise :class:`OSError`.
+    Iterate it once; afterwards :attr:`lines` is the number of physical lines,
+    :meth:`sha256` the hash of the file's bytes and :attr:`identity` what the
+    file was as it was read. Opening the file may raise :class:`OSError`.
     """
 
-    def __init__(self, path: Path, *, build: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        build: bool = True,
+        checked_as: Identity | None = None,
+    ) -> None:
         """Prepare to read the job at ``path``.
 
         With ``build`` false the lines are checked but no Operation is built
-        (see :func:`~bulkmod.job.linecheck.check_line`).
+        (see :func:`~bulkmod.job.linecheck.check_line`). ``checked_as`` is
+        the :attr:`identity` of the file when a whole-job check read it: if
+        the file is still that one, :meth:`operations` builds its lines
+        without checking them again.
         """
         self.path = path
         self._build = build
+        self._checked_as = checked_as
         self.lines = 0
+        #: The file's identity, when it did not change while it was read
+        #: (None until a whole pass is done).
+        self.identity: Identity | None = None
         self._digest = hashlib.sha256()
 
     def sha256(self) -> str:
@@ -78,15 +96,38 @@ class JobReader:
 
     def __iter__(self) -> Iterator[LineCheck]:
         """Yield a :class:`LineCheck` for every line that is not blank."""
-        with self.path.open("rb") as handle:
+        with self._reading() as handle:
             if is_csv(self.path):
                 yield from self._csv(handle)
             else:
                 yield from self._jsonl(handle)
+
+    def operations(self) -> Iterator[Operation | Problem]:
+        """Yield every line's Operation, or its problems, in one pass."""
+        with self._reading() as handle:
+            trusted = self._checked_as is not None and not is_csv(self.path)
+            if trusted and _identity(handle) == self._checked_as:
+                yield from self._built(handle)
+                return
+            for checked in (
+                self._csv(handle) if is_csv(self.path) else self._jsonl(handle)
+            ):
+                if checked.operation is not None:
+                    yield checked.operation
+                else:
+                    yield from self.problems(checked)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[BinaryIO]:
+        with self.path.open("rb") as handle:
+            opened = _identity(handle)
+            yield handle
             # A CSV job whose header is unusable stops early; the hash and the
             # line count still cover the whole file.
             for _ in self._raw_lines(handle):
                 pass
+            if _identity(handle) == opened:
+                self.identity = opened
 
     def problems(self, checked: LineCheck) -> list[Problem]:
         """Return the problems of one checked line, named for this file."""
@@ -107,6 +148,24 @@ class JobReader:
         for raw in self._raw_lines(handle):
             if raw.strip():
                 yield _check_jsonl_line(raw, self.lines, self._build)
+
+    def _built(self, handle: BinaryIO) -> Iterator[Operation | Problem]:
+        """The lines of a file already checked whole: built, not checked."""
+        for raw in self._raw_lines(handle):
+            if not raw.strip():
+                continue
+            try:
+                operation = build_checked(orjson.loads(raw), self.lines)
+            except orjson.JSONDecodeError:
+                operation = None
+            if operation is not None:
+                yield operation
+                continue
+            checked = _check_jsonl_line(raw, self.lines, True)
+            if checked.operation is not None:
+                yield checked.operation
+            else:
+                yield from self.problems(checked)
 
     def _csv(self, handle: BinaryIO) -> Iterator[LineCheck]:
         # Lines that are not UTF-8 are passed on decoded with replacement
@@ -175,16 +234,26 @@ def _not_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
     return f"not UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})"
 
 
-def read_operations(path: Path) -> Iterator[Operation | Problem]:
+def read_operations(
+    path: Path, *, checked_as: Identity | None = None
+) -> Iterator[Operation | Problem]:
     """Stream a job file, yielding each line's Operation or its Problems.
 
     Each line is checked on its own; references between lines and duplicate
     ids are checked by :func:`bulkmod.job.validate.check_job`, which a run
-    calls first.
+    calls first. Given that check's ``identity``, the lines of a file that
+    is still the one it read are built without being checked again.
     """
-    reader = JobReader(path)
-    for checked in reader:
-        if checked.operation is not None:
-            yield checked.operation
-        else:
-            yield from reader.problems(checked)
+    return JobReader(path, checked_as=checked_as).operations()
+
+
+def _identity(handle: BinaryIO) -> Identity:
+    """What changes when the file does: its inode, size and times."""
+    found = os.fstat(handle.fileno())
+    return (
+        found.st_dev,
+        found.st_ino,
+        found.st_size,
+        found.st_mtime_ns,
+        found.st_ctime_ns,
+    )

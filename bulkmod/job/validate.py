@@ -27,7 +27,7 @@ from bulkmod.job.linecheck import (
     check_line,
     is_default_id,
 )
-from bulkmod.job.reader import JobReader, Problem
+from bulkmod.job.reader import Identity, JobReader, Problem
 
 #: How many problems a summary keeps; ``problem_count`` counts them all.
 MAX_PROBLEMS = 1000
@@ -62,6 +62,9 @@ class JobSummary:
     problem_count: int
     #: The highest course written as a plain number (0 if none is).
     max_course_id: int = 0
+    #: The file as it was checked, if it did not change while it was read:
+    #: a run reading it again then need not check each line again.
+    identity: Identity | None = None
 
     @property
     def ok(self) -> bool:
@@ -77,6 +80,7 @@ def check_job(path: Path) -> JobSummary:
         check.add(checked, reader.problems(checked))
     summary = check.summary
     summary.sha256 = reader.sha256()
+    summary.identity = reader.identity
     summary.lines = reader.lines
     summary.courses = len(check.used_courses)
     summary.max_course_id = max(
