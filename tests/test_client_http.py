@@ -131,7 +131,11 @@ class RecordingPacer:
         self.acquired += 1
 
     def release(
-        self, *, cost: float | None, remaining: float | None, throttled: bool
+        self,
+        *,
+        cost: str | float | None,
+        remaining: str | float | None,
+        throttled: bool,
     ) -> None:
         self.released.append(
             {"cost": cost, "remaining": remaining, "throttled": throttled}
@@ -257,7 +261,10 @@ async def test_get_sends_headers_and_returns_json(
     assert seen.headers["User-Agent"].startswith("bulkmod/0.1.0")
     assert stats == Stats(attempts=1, throttled=0, last_status=200)
     assert pacer.acquired == 1
-    assert pacer.released == [{"cost": 0.25, "remaining": 575.5, "throttled": False}]
+    # The header values as Canvas sent them: the pacer reads them.
+    assert pacer.released == [
+        {"cost": "0.25", "remaining": "575.5", "throttled": False}
+    ]
     assert logs == [
         {
             "event": "canvas.request",
@@ -345,7 +352,7 @@ async def test_throttled_answers_are_sent_again(
     assert sleeps.delays == [1.0, 2.0]
     assert stats == Stats(attempts=3, throttled=2, last_status=200)
     assert [r["throttled"] for r in pacer.released] == [True, True, False]
-    assert pacer.released[0] == {"cost": None, "remaining": 20.0, "throttled": True}
+    assert pacer.released[0] == {"cost": None, "remaining": "20.0", "throttled": True}
     warnings = [e for e in logs if e["log_level"] == "warning"]
     assert [(e["event"], e["attempt"]) for e in warnings] == [
         ("canvas.throttled", 1),

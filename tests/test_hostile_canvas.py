@@ -29,7 +29,13 @@ from bulkmod.cli import main
 from bulkmod.client.errors import BadAnswerError, InvalidError, NetworkError
 from bulkmod.client.http import CanvasClient
 from bulkmod.client.limits import MAX_BODY, MAX_LIST_BYTES, MAX_PAGES
-from bulkmod.client.pacing import MAX_WAIT, Pacer
+from bulkmod.client.pacing import (
+    COST_RANGE,
+    MAX_WAIT,
+    REMAINING_RANGE,
+    Pacer,
+    quota_number,
+)
 from bulkmod.engine import operations
 from bulkmod.engine.execute import Executor
 from bulkmod.engine.run import RunSettings, run_job
@@ -427,7 +433,10 @@ async def test_an_unforeseen_exception_in_a_fan_out_fails_its_parent(
 
 
 class RecordingPacer:
-    """A pacer that lets everything go and records what it was told."""
+    """A pacer that lets everything go and records what it learnt.
+
+    It reads the header values it is given as the real pacer reads them.
+    """
 
     def __init__(self) -> None:
         self.released: list[tuple[float | None, float | None]] = []
@@ -436,9 +445,18 @@ class RecordingPacer:
         return None
 
     def release(
-        self, *, cost: float | None, remaining: float | None, throttled: bool
+        self,
+        *,
+        cost: str | float | None,
+        remaining: str | float | None,
+        throttled: bool,
     ) -> None:
-        self.released.append((cost, remaining))
+        self.released.append(
+            (
+                quota_number(cost, COST_RANGE),
+                quota_number(remaining, REMAINING_RANGE),
+            )
+        )
 
     def throttle_delay(self, attempt: int) -> float:
         return 0.0
@@ -470,10 +488,14 @@ def quota_headers(cost: str, remaining: str) -> Handler:
         ("-3", "500", (0.0, 500.0)),
     ],
 )
-async def test_quota_headers_are_finite_and_clamped_before_the_pacer(
+async def test_quota_headers_are_read_finite_and_clamped(
     canvas: OddCanvas, cost: str, remaining: str, seen: tuple[Any, Any]
 ) -> None:
-    """Non-finite quota values are dropped, absurd ones moved into range."""
+    """Non-finite quota values are dropped, absurd ones moved into range.
+
+    The client hands the pacer the header values as they came; what the
+    pacer learns from them is checked here.
+    """
     canvas.odd["GET /users/self"] = quota_headers(cost, remaining)
     pacer = RecordingPacer()
 

@@ -367,10 +367,8 @@ class CanvasClient:
             # success is parsed as JSON from its bytes.
             ok = 200 <= status < 300
             text = "" if ok else raw.decode("utf-8", errors="replace")
-            cost = quota_number(headers.get("X-Request-Cost"), COST_RANGE)
-            remaining = quota_number(
-                headers.get("X-Rate-Limit-Remaining"), REMAINING_RANGE
-            )
+            cost = headers.get("X-Request-Cost")
+            remaining = headers.get("X-Rate-Limit-Remaining")
             throttled = not ok and is_throttle_answer(status, text)
             # Counted as released before the call: should it fail, releasing
             # once more below would count a request that is not running.
@@ -399,8 +397,8 @@ class CanvasClient:
                 method=method,
                 path=url.path,
                 status=status,
-                cost=cost,
-                remaining=remaining,
+                cost=quota_number(cost, COST_RANGE),
+                remaining=quota_number(remaining, REMAINING_RANGE),
                 attempt=attempt + 1,
             )
 

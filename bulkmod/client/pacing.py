@@ -78,6 +78,9 @@ SLOWEST = 1 / 16
 RECOVERY_STEP = 0.05
 #: The paced rate is renewed only when it moves by more than this share.
 RATE_HYSTERESIS = 0.2
+#: Starts a second from which nothing is paced: one start per 10 us is
+#: faster than one request can be sent, so such a rate holds nothing back.
+UNPACED_RATE = 100_000.0
 #: Longest wait for room while nothing is running: past it one request goes,
 #: and its answer tells the pacer afresh what the bucket holds. Canvas's own
 #: bucket empties from full in 60 s at its default leak.
@@ -225,10 +228,11 @@ class Pacer:
             self._costs += spent
             mean = self._mean_cost
             self._mean_cost = spent if mean is None else mean + 0.2 * (spent - mean)
+        free = None
         if left is not None:
             self._headers_seen = True
             self._remaining = left
-            self._observe(now, left)
+            free = self._observe(now, left)
 
         if throttled:
             self._on_throttle(now, left)
@@ -236,7 +240,7 @@ class Pacer:
             self._streak = 0
             self._slow = min(1.0, self._slow + RECOVERY_STEP)
 
-        self._retune(now)
+        self._retune(now, free)
         if self._waiting:
             self._wake()
 
@@ -313,7 +317,8 @@ class Pacer:
         missing = needed - self._free_at(now)
         return max(missing, 0.0) / self._outflow + 1e-3
 
-    def _observe(self, now: float, remaining: float) -> None:
+    def _observe(self, now: float, remaining: float) -> float:
+        """Learn from one answer's room; answer the free room now (_free_at)."""
         # Called for every answer: written out in one piece, with the
         # lookups it repeats made once.
         up = self._up
@@ -343,10 +348,12 @@ class Pacer:
             self._idle_free = max(self._idle_free, free)
         # As _lowest_recent gives it, the queue being keyed by this leak.
         recent = lowest[0][1] + outflow * now - self._costs
-        self._ceiling = max(recent, self._idle_free, 2 * up + self._margin())
+        ceiling = self._ceiling = max(recent, self._idle_free, 2 * up + self._margin())
 
         if now >= self._learn_from and now - self._outflow_learnt_at >= TRUST_WINDOW:
             self._learn_outflow(now)
+            return self._free_at(now)
+        return recent if recent < ceiling else ceiling
 
     def _lowest_recent(self, now: float) -> float:
         """The lowest recent answer's free room, grown by the leak since.
@@ -419,10 +426,13 @@ class Pacer:
         self._outflow = max(1.0, self._outflow + 0.3 * (measured - self._outflow))
         self._outflow_learnt_at = now
 
-    def _retune(self, now: float) -> None:
+    def _retune(self, now: float, free: float | None = None) -> None:
+        """Renew the paced rate; ``free`` is :meth:`_free_at` if known."""
         rate: float | None = None
         if self._headers_seen and self._mean_cost is not None:
-            spare = self._free_at(now) - self._up * (self._in_flight + 1)
+            if free is None:
+                free = self._free_at(now)
+            spare = free - self._up * (self._in_flight + 1)
             units = max(self._outflow + spare / SPEND_SECONDS, self._outflow / 4)
             rate = units / max(self._mean_cost, 1e-3) * self._slow
             rate = max(rate, 1 / MAX_WAIT)
@@ -439,8 +449,12 @@ class Pacer:
     def _set_rate(self, rate: float | None) -> None:
         self._rate = rate
         # One start per period: spare room is spent through a high rate,
-        # not through a burst that could outrun the answers.
-        self._limiter = None if rate is None else AsyncLimiter(1, 1 / rate)
+        # not through a burst that could outrun the answers. A period shorter
+        # than sending a request takes spaces nothing, and is not kept.
+        if rate is None or rate >= UNPACED_RATE:
+            self._limiter = None
+        else:
+            self._limiter = AsyncLimiter(1, 1 / rate)
 
     # -- throttled answers ----------------------------------------------
 

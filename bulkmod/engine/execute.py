@@ -138,7 +138,7 @@ class Executor:
             )
             return
 
-        needs = op.refs()
+        needs = op.needs
         failed = await self._refs.wait(needs) if needs else None
         if failed:
             names = ", ".join(failed)
@@ -254,7 +254,7 @@ class Executor:
             )
         # Params are only read from here on (a create copies what it changes),
         # so a line that refers to nothing shares its own.
-        params = self._resolver.params(op.params) if op.refs() else op.params
+        params = self._resolver.params(op.params) if op.needs else op.params
         return Target(op, op_id, course_id, module_id, item_id, params, stats)
 
     async def _dispatch(self, target: Target, ctx: CourseContext) -> Done:

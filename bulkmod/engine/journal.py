@@ -46,21 +46,27 @@ class JournalError(Exception):
 
 
 class _Clock:
-    """Formats the time, reusing the text of the second until it changes."""
+    """Formats the time, reusing the text of the millisecond until it changes."""
 
     def __init__(self) -> None:
+        self._millisecond = -1
         self._second = -1
+        self._date = ""
         self._text = ""
 
     def now(self) -> str:
-        now = time.time()
-        second = int(now)
+        millisecond = int(time.time() * 1000)
+        if millisecond == self._millisecond:
+            # Two timestamps go into most operations' lines, and a fast run
+            # ends several operations in a millisecond.
+            return self._text
+        second, fraction = divmod(millisecond, 1000)
         if second != self._second:
-            # Two timestamps go into most operations' lines: formatting the
-            # date once a second instead of twice per operation saves work.
-            self._text = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+            self._date = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
             self._second = second
-        return f"{self._text}{int((now - second) * 1000):03d}Z"
+        self._millisecond = millisecond
+        self._text = f"{self._date}{fraction:03d}Z"
+        return self._text
 
 
 _clock = _Clock()

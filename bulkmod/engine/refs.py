@@ -9,6 +9,7 @@ ok with the id of the object the operation created or acted on, or failed.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 
 class _Entry:
@@ -79,12 +80,12 @@ class RefTable:
             if not entry.settled:
                 entry.finish(False)
 
-    def ready(self, op_ids: list[str]) -> bool:
+    def ready(self, op_ids: Sequence[str]) -> bool:
         """Whether every one of these operations has settled."""
         # Most lines need nothing: no generator for them.
         return not op_ids or all(self._settled(op_id) for op_id in op_ids)
 
-    async def wait(self, op_ids: list[str]) -> list[str]:
+    async def wait(self, op_ids: Sequence[str]) -> list[str]:
         """Wait for these operations to settle; return the ones that failed."""
         failed = []
         for op_id in op_ids:

@@ -204,7 +204,8 @@ async def _run_frozen(
     )
 
     def watch(record: dict[str, Any]) -> None:
-        reason = brake.note(record) if brake is not None else None
+        assert brake is not None
+        reason = brake.note(record)
         if reason is not None:
             stop(reason)
 
@@ -221,7 +222,7 @@ async def _run_frozen(
         timeout=settings.timeout,
         existing_policy=settings.existing,
         skip_course_on_failure=settings.on_failure == "skip-course",
-        on_outcome=watch,
+        on_outcome=watch if brake is not None else None,
     )
     scheduler = Scheduler(executor, refs, concurrency=settings.concurrency)
     log.info(

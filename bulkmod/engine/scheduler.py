@@ -58,8 +58,7 @@ class Scheduler:
         self._held = 0
         self._window = max(window, concurrency)
         self._room: asyncio.Future[None] | None = None
-        #: Each held operation with the ids it needs, worked out once.
-        self._lanes: dict[str, deque[tuple[Operation, list[str]]]] = {}
+        self._lanes: dict[str, deque[Operation]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._error: BaseException | None = None
@@ -100,7 +99,7 @@ class Scheduler:
                     # The lane takes itself out of _tasks as it ends: a done
                     # callback would cost the loop one more turn per lane.
                     self._tasks.add(asyncio.create_task(self._drain(op.course, lane)))
-                lane.append((op, op.refs()))
+                lane.append(op)
                 if count % YIELD_EVERY == 0 or (
                     self._held >= self._concurrency and self._busy < self._concurrency
                 ):
@@ -125,19 +124,17 @@ class Scheduler:
             error, self._error = self._error, None
             raise error
 
-    async def _drain(
-        self, course: str, lane: deque[tuple[Operation, list[str]]]
-    ) -> None:
+    async def _drain(self, course: str, lane: deque[Operation]) -> None:
         try:
             while lane:
-                needs = lane[0][1]
+                needs = lane[0].needs
                 if not self._refs.ready(needs):
                     await self._refs.wait(needs)
                 async with self._slots:
                     self._busy += 1
                     try:
-                        while lane and self._refs.ready(lane[0][1]):
-                            op = lane.popleft()[0]
+                        while lane and self._refs.ready(lane[0].needs):
+                            op = lane.popleft()
                             try:
                                 await self._execute(op)
                             finally:

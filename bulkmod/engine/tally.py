@@ -72,15 +72,20 @@ class Tally:
     def count(self, record: dict[str, Any]) -> None:
         """Count one outcome line."""
         status = record["status"]
-        child = record["parent"] is not None
-        (self.children if child else self.statuses)[status] += 1
+        if record["parent"] is None:
+            self.statuses[status] += 1
+            self.ended += 1
+        else:
+            self.children[status] += 1
         self.by_op[(record["op"], status)] += 1
-        self.ended += not child
         self.requests += record["attempts"]
         self.throttled += record["throttled"]
-        self.adopted += bool(record["adopted"])
-        self.adopted_existing += bool(record.get("adopted_existing"))
-        self.beside_existing += bool(record.get("existing"))
+        if record["adopted"]:
+            self.adopted += 1
+        # Keys a record has only when they are true.
+        if "adopted_existing" in record or "existing" in record:
+            self.adopted_existing += bool(record.get("adopted_existing"))
+            self.beside_existing += bool(record.get("existing"))
         error = record["error"]
         if error is not None and not _is_fan_out_parent(record):
             group = self.errors.setdefault(

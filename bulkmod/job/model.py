@@ -161,10 +161,14 @@ class Operation:
     params: dict[str, Any] = field(default_factory=dict)
     after: tuple[str, ...] = ()
     as_user: str | None = None
-    #: What :meth:`refs` answers, worked out once: a run asks for every line.
-    _needs: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    #: Ids of the earlier operations this one needs (references and
+    #: ``after``), worked out once: a run asks for every line.
+    needs: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    #: The Canvas request behind this operation.
+    spec: OpSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self.spec = OPS[self.op]
         found: list[str] = []
         if isinstance(self.module, Ref):
             found.append(self.module.op_id)
@@ -174,16 +178,11 @@ class Operation:
             _collect_refs(self.params, found)
         found.extend(self.after)
         # Most lines need nothing: no need to drop repeats then.
-        self._needs = tuple(dict.fromkeys(found)) if found else ()
-
-    @property
-    def spec(self) -> OpSpec:
-        """The Canvas request behind this operation."""
-        return OPS[self.op]
+        self.needs = tuple(dict.fromkeys(found)) if found else ()
 
     def refs(self) -> list[str]:
         """Ids of the earlier operations this one needs: references and ``after``."""
-        return list(self._needs)
+        return list(self.needs)
 
 
 #: Types whose values never are nor hold a :class:`Ref`: most values of params.
