@@ -203,7 +203,7 @@ class CanvasClient:
         data = _form_body(form)
         answer = await self._send(method, url, data, retry=retry, stats=stats)
         if kind is not None:
-            return checked_object(answer.body, kind, f"{method} {url.path}")
+            return checked_object(answer.body, kind, method, url.path)
         return answer.body
 
     async def list_all(

@@ -102,17 +102,17 @@ def quota_number(
     """
     if value is None:
         return None
-    low, high = bounds
-    if type(value) is float and low <= value <= high:
-        # Read already (NaN and infinities fail the comparison).
-        return value
     try:
         number = float(value)
     except ValueError:
         return None
+    low, high = bounds
+    if low <= number <= high:
+        # Most values (NaN and infinities fail the comparison).
+        return number
     if not math.isfinite(number):
         return None
-    return low if number < low else high if number > high else number
+    return low if number < low else high
 
 
 class Pacer:
@@ -166,6 +166,9 @@ class Pacer:
         self._set_rate(max_rate)
         #: Acquires waiting for room, first come first woken.
         self._waiting: deque[asyncio.Future[None]] = deque()
+        #: The limit as of the last answer: a floor of the limit until the
+        #: next one, since the room only grows with the leak in between.
+        self._sure_limit = 0
 
     # -- the contract ---------------------------------------------------
 
@@ -178,7 +181,9 @@ class Pacer:
             await self._limiter.acquire()
             now = self._clock()
         # Most acquires find room at once: asked here, before any wait.
-        if now >= self._pause_until and self._in_flight < self._limit_at(now):
+        if now >= self._pause_until and (
+            self._in_flight < self._sure_limit or self._in_flight < self._limit_at(now)
+        ):
             self._in_flight += 1
             return
 
@@ -241,6 +246,12 @@ class Pacer:
             self._slow = min(1.0, self._slow + RECOVERY_STEP)
 
         self._retune(now, free)
+        # Until the next answer, the room only grows with the leak.
+        if free is None:
+            self._sure_limit = self._limit_at(now)
+        else:
+            margin = self._mean_cost or 0.0
+            self._sure_limit = max(0, math.ceil((free - margin) / self._up) - 1)
         if self._waiting:
             self._wake()
 
@@ -429,13 +440,14 @@ class Pacer:
     def _retune(self, now: float, free: float | None = None) -> None:
         """Renew the paced rate; ``free`` is :meth:`_free_at` if known."""
         rate: float | None = None
-        if self._headers_seen and self._mean_cost is not None:
+        mean = self._mean_cost
+        if self._headers_seen and mean is not None:
             if free is None:
                 free = self._free_at(now)
+            outflow = self._outflow
             spare = free - self._up * (self._in_flight + 1)
-            units = max(self._outflow + spare / SPEND_SECONDS, self._outflow / 4)
-            rate = units / max(self._mean_cost, 1e-3) * self._slow
-            rate = max(rate, 1 / MAX_WAIT)
+            units = max(outflow + spare / SPEND_SECONDS, outflow / 4)
+            rate = max(units / max(mean, 1e-3) * self._slow, 1 / MAX_WAIT)
         if self._max_rate is not None:
             rate = self._max_rate if rate is None else min(rate, self._max_rate)
 

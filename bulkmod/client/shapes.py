@@ -34,17 +34,19 @@ def where(method: str, path: str) -> str:
     return f"{method} {path}"
 
 
-def checked_object(answer: Any, kind: str, request: str) -> dict[str, Any]:
+def checked_object(answer: Any, kind: str, method: str, path: str) -> dict[str, Any]:
     """``answer`` if it is a JSON object with a Canvas ``id``.
 
-    ``kind`` names what was expected ("module"), ``request`` the request it
-    answered (see :func:`where`). Raise :class:`BadAnswerError` otherwise.
+    ``kind`` names what was expected ("module"), ``method`` and ``path`` the
+    request it answered. Raise :class:`BadAnswerError` otherwise.
     """
     if not isinstance(answer, dict):
-        raise _bad(request, kind, f"{_json_kind(answer)}, not an object")
-    if canvas_id(answer.get("id")) is None:
-        raise _bad(request, kind, _id_problem(answer))
-    return answer
+        problem = f"{_json_kind(answer)}, not an object"
+    elif canvas_id(answer.get("id")) is None:
+        problem = _id_problem(answer)
+    else:
+        return answer
+    raise _bad(f"{method} {path}", kind, problem)
 
 
 def checked_entries(listed: Any, kind: str, request: str) -> list[dict[str, Any]]:
