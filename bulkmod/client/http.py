@@ -353,7 +353,9 @@ class CanvasClient:
         stats: Stats | None,
         attempt: int,
     ) -> _Answer:
-        session = self._open()
+        session = self._session
+        if session is None:
+            session = self._open()
         await self._pacer.acquire()
         if stats is not None:
             stats.attempts += 1
@@ -475,15 +477,15 @@ def _form_body(form: dict[str, Any] | None) -> bytes | None:
         return None
     # As urllib.parse.urlencode writes the pairs, with each name and value
     # quoted once: a job repeats the same few names and values many times.
+    quoted = _quoted_short
+    plus = urllib.parse.quote_plus
     return "&".join(
-        f"{_form_quoted(name)}={_form_quoted(value)}" for name, value in encode(form)
+        [
+            f"{quoted(name) if len(name) <= _CACHED_TEXT else plus(name)}="
+            f"{quoted(value) if len(value) <= _CACHED_TEXT else plus(value)}"
+            for name, value in encode(form)
+        ]
     ).encode("ascii")
-
-
-def _form_quoted(text: str) -> str:
-    if len(text) > _CACHED_TEXT:
-        return urllib.parse.quote_plus(text)
-    return _quoted_short(text)
 
 
 #: Longest name or value whose quoted form is kept: names and titles, not

@@ -359,7 +359,8 @@ class Pacer:
             self._idle_free = max(self._idle_free, free)
         # As _lowest_recent gives it, the queue being keyed by this leak.
         recent = lowest[0][1] + outflow * now - self._costs
-        ceiling = self._ceiling = max(recent, self._idle_free, 2 * up + self._margin())
+        margin = self._mean_cost or 0.0
+        ceiling = self._ceiling = max(recent, self._idle_free, 2 * up + margin)
 
         if now >= self._learn_from and now - self._outflow_learnt_at >= TRUST_WINDOW:
             self._learn_outflow(now)

@@ -77,7 +77,7 @@ def check_job(path: Path) -> JobSummary:
     reader = JobReader(path, build=False)
     check = _JobCheck(str(path))
     for checked in reader:
-        check.add(checked, reader.problems(checked))
+        check.add(checked, reader.problems(checked) if checked.problems else [])
     summary = check.summary
     summary.sha256 = reader.sha256()
     summary.identity = reader.identity
@@ -192,21 +192,28 @@ class _JobCheck:
         """Take in one checked line with its own problems."""
         line = checked.line
         grow = line + 1 - len(self.kinds)
-        self.kinds.extend(bytes(grow))
-        self.course_of.extend([0] * grow)
+        if grow == 1:
+            # Most lines: the next one, right after the last.
+            self.kinds.append(0)
+            self.course_of.append(0)
+        else:
+            self.kinds.extend(bytes(grow))
+            self.course_of.extend([0] * grow)
         if checked.course is not None:
             self.course_of[line] = self._index(checked.course)
 
         for problem in problems:
             self._report(problem)
         valid = not problems
-        if checked.declared_id is not None and checked.declared_id != f"L{line}":
-            valid = self._declare(checked.declared_id, line) and valid
+        declared = checked.declared_id
+        named = 0
+        if declared is not None and declared != f"L{line}":
+            valid = self._declare(declared, line) and valid
+            named = _NAMED
         for use in checked.refs:
             valid = self._resolve(use, line) and valid
 
         kind = checked.kind if valid else Kind.INVALID
-        named = _NAMED if checked.declared_id not in (None, f"L{line}") else 0
         self.kinds[line] = kind | named
         if valid and checked.op is not None:
             self._count(checked, kind)
