@@ -9,6 +9,7 @@ gives, or be left to it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -170,3 +171,36 @@ def test_a_file_changed_during_the_check_has_no_identity(tmp_path: Path) -> None
     os.utime(path, ns=(1, 1))
     list(checks)
     assert reader.identity is None
+
+
+def test_lines_written_while_a_run_reads_the_job_are_checked(tmp_path: Path) -> None:
+    """A job that grows (or changes) under a run: what is read after is checked."""
+    good = {
+        "op": "module.update",
+        "course": 5,
+        "module": 1,
+        "params": {"published": True},
+    }
+    path = _job(tmp_path, good)
+    summary = check_job(path)
+    assert summary.identity is not None
+    reading = read_operations(path, checked_as=summary.identity)
+    first = next(reading)
+    assert isinstance(first, Operation)
+    bad = {"op": "module.update", "course": "sis_course_id:a/b", "module": 1}
+    with path.open("ab") as handle:
+        handle.write(orjson.dumps(bad) + b"\n")
+    rest = list(reading)
+    assert len(rest) == 1 and isinstance(rest[0], Problem)
+    assert rest[0].line == 2 and rest[0].field == "course"
+
+
+def test_a_check_cut_short_by_csv_still_counts_every_line(tmp_path: Path) -> None:
+    """Lines are read in batches: a pass that stops early loses none of them."""
+    path = tmp_path / "job.csv"
+    rows = "".join(f"x{n},y\n" for n in range(5000))
+    path.write_text("nonsense header\n" + rows)
+    summary = check_job(path)
+    assert summary.problem_count == 3  # the header: every row goes unread
+    assert summary.lines == 5001
+    assert summary.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -11,6 +11,7 @@ import random
 
 import pytest
 
+from bulkmod.client import pacing
 from bulkmod.client.pacing import Pacer
 
 
@@ -126,3 +127,26 @@ async def test_a_caller_deadline_when_woken_leaves_no_sleeper() -> None:
     finally:
         second.cancel()
     assert pacer.in_flight == 1
+
+
+async def test_a_throttle_pause_does_not_count_toward_the_longest_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past a pause, an acquire still waits the whole MAX_WAIT for room.
+
+    The pause after a throttled answer says nothing about the bucket's room;
+    the one request sent blind after MAX_WAIT with nothing running must not
+    go early by the length of the pause.
+    """
+    monkeypatch.setattr(pacing, "MAX_WAIT", 0.4)
+    monkeypatch.setattr(pacing, "MIN_PAUSE", 0.3)
+    monkeypatch.setattr(pacing, "MAX_PAUSE", 0.3)
+    pacer = make_pacer()
+    await pacer.acquire()
+    # Throttled, and the bucket over its mark: no room for a long while.
+    pacer.release(cost="1", remaining="-100", throttled=True)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.wait_for(pacer.acquire(), 5)
+    waited = loop.time() - started
+    assert waited >= 0.3 + 0.4 - 0.02

@@ -177,6 +177,7 @@ class Pacer:
         now = self._clock()
         if self._pause_until > now:
             await self._wait_pause()
+            now = self._clock()
         if self._limiter is not None:
             await self._limiter.acquire()
             now = self._clock()

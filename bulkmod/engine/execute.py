@@ -189,7 +189,13 @@ class Executor:
         try:
             if course_id is None:
                 course_id = await self._resolver.course_id(ctx, stats, op.as_user)
-            target = await self._target(op, op_id, course_id, module_id, item_id, stats)
+            target = self._target_at_hand(
+                op, op_id, course_id, module_id, item_id, stats
+            )
+            if target is None:
+                target = await self._target(
+                    op, op_id, course_id, module_id, item_id, stats
+                )
             done = await self._dispatch(target, ctx)
         except Exception as err:
             status, error = self._failure(op_id, err)
@@ -227,6 +233,28 @@ class Executor:
             return "failed", (err.error_type, err.message)
         return "failed", _unforeseen(op_id, err)
 
+    def _target_at_hand(
+        self,
+        op: Operation,
+        op_id: str,
+        course_id: int,
+        module_id: int | None,
+        item_id: int | None,
+        stats: Stats,
+    ) -> Target | None:
+        """The target when no module or item is to be looked up, else None."""
+        spec = op.spec
+        if (module_id is None and op.module is not None and spec.needs_module) or (
+            item_id is None and op.item is not None and spec.needs_item
+        ):
+            return None
+        return Target(op, op_id, course_id, module_id, item_id, self._params(op), stats)
+
+    def _params(self, op: Operation) -> dict[str, Any]:
+        # Params are only read from here on (a create copies what it changes),
+        # so a line that refers to nothing shares its own.
+        return self._resolver.params(op.params) if op.needs else op.params
+
     async def _target(
         self,
         op: Operation,
@@ -236,6 +264,7 @@ class Executor:
         item_id: int | None,
         stats: Stats,
     ) -> Target:
+        """The target, its module and item looked up by name or reference."""
         spec = op.spec
         if module_id is None and op.module is not None and spec.needs_module:
             if op.op in ("module.publish", "module.unpublish"):
@@ -252,24 +281,22 @@ class Executor:
             (item_id,) = await self._resolver.items(
                 course_id, module_id, op.item, stats, op.as_user
             )
-        # Params are only read from here on (a create copies what it changes),
-        # so a line that refers to nothing shares its own.
-        params = self._resolver.params(op.params) if op.needs else op.params
-        return Target(op, op_id, course_id, module_id, item_id, params, stats)
+        return Target(op, op_id, course_id, module_id, item_id, self._params(op), stats)
 
-    async def _dispatch(self, target: Target, ctx: CourseContext) -> Done:
+    def _dispatch(self, target: Target, ctx: CourseContext) -> Awaitable[Done]:
+        """The request of the operation, to await (handed on, not awaited here)."""
         op = target.op
         safety = op.spec.safety
         if op.op in ("module.publish", "module.unpublish"):
-            return await self._batch(target)
+            return self._batch(target)
         if safety is Safety.READ:
-            return await self._sender.read(target)
+            return self._sender.read(target)
         if safety is Safety.DELETE:
             sent_before = target.op_id in self._previous.pending
-            return await self._sender.delete(target, sent_before=sent_before)
+            return self._sender.delete(target, sent_before=sent_before)
         if safety is Safety.CREATE:
-            return await self._creator.create(target, ctx)
-        return await self._sender.update(target)
+            return self._creator.create(target, ctx)
+        return self._sender.update(target)
 
     async def _batch(self, target: Target) -> Done:
         """Publish or unpublish through Canvas's batch endpoint, one request."""

@@ -229,8 +229,12 @@ def build_checked(obj: Any, line: int) -> Operation | None:
         return None
     elif course.isascii() and course.isdigit():
         course = str(int(course))
-    module = _checked_selector(obj.get("module"), "name")
-    item = _checked_selector(obj.get("item"), "title")
+    module = obj.get("module")
+    if module is not None:
+        module = _checked_selector(module, "name")
+    item = obj.get("item")
+    if item is not None:
+        item = _checked_selector(item, "title")
     raw = obj.get("params", {})
     after = obj.get("after", ())
     as_user = obj.get("as_user")
@@ -257,7 +261,7 @@ _UNBUILT = object()
 def _checked_selector(value: Any, key: str) -> Any:
     """A checked line's ``module`` or ``item`` parsed, or :data:`_UNBUILT`."""
     kind = type(value)
-    if value is None or kind is int:
+    if kind is int:
         return value
     if kind is str:
         if value == "*":

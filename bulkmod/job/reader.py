@@ -29,6 +29,9 @@ _BOM = b"\xef\xbb\xbf"
 #: A file's identity (device, inode, size, times): equal while it is unchanged.
 Identity = tuple[int, int, int, int, int]
 
+#: Bytes of lines read from a job at a time; the file is looked at after each.
+_BATCH_BYTES = 1 << 16
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -88,6 +91,8 @@ class JobReader:
         #: The file's identity, when it did not change while it was read
         #: (None until a whole pass is done).
         self.identity: Identity | None = None
+        self._opened_as: Identity | None = None
+        self._unchanged = True
         self._digest = hashlib.sha256()
 
     def sha256(self) -> str:
@@ -96,21 +101,20 @@ class JobReader:
 
     def __iter__(self) -> Iterator[LineCheck]:
         """Yield a :class:`LineCheck` for every line that is not blank."""
-        with self._reading() as handle:
+        with self._reading() as lines:
             if is_csv(self.path):
-                yield from self._csv(handle)
+                yield from self._csv(lines)
             else:
-                yield from self._jsonl(handle)
+                yield from self._jsonl(lines)
 
     def operations(self) -> Iterator[Operation | Problem]:
         """Yield every line's Operation, or its problems, in one pass."""
-        with self._reading() as handle:
-            trusted = self._checked_as is not None and not is_csv(self.path)
-            if trusted and _identity(handle) == self._checked_as:
-                yield from self._built(handle)
+        with self._reading() as lines:
+            if self._opened_as == self._checked_as and not is_csv(self.path):
+                yield from self._built(lines)
                 return
             for checked in (
-                self._csv(handle) if is_csv(self.path) else self._jsonl(handle)
+                self._csv(lines) if is_csv(self.path) else self._jsonl(lines)
             ):
                 if checked.operation is not None:
                     yield checked.operation
@@ -118,16 +122,19 @@ class JobReader:
                     yield from self.problems(checked)
 
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[BinaryIO]:
+    def _reading(self) -> Iterator[Iterator[bytes]]:
+        """Open the file; give its lines (see :meth:`_raw_lines`), one pass."""
         with self.path.open("rb") as handle:
-            opened = _identity(handle)
-            yield handle
+            self._opened_as = _identity(handle)
+            self._unchanged = True
+            lines = self._raw_lines(handle)
+            yield lines
             # A CSV job whose header is unusable stops early; the hash and the
             # line count still cover the whole file.
-            for _ in self._raw_lines(handle):
+            for _ in lines:
                 pass
-            if _identity(handle) == opened:
-                self.identity = opened
+            if self._unchanged:
+                self.identity = self._opened_as
 
     def problems(self, checked: LineCheck) -> list[Problem]:
         """Return the problems of one checked line, named for this file."""
@@ -137,27 +144,39 @@ class JobReader:
         ]
 
     def _raw_lines(self, handle: BinaryIO) -> Iterator[bytes]:
-        for raw in handle:
-            self.lines += 1
-            self._digest.update(raw)
-            if self.lines == 1 and raw.startswith(_BOM):
-                raw = raw[len(_BOM) :]
-            yield raw
+        """Every line's bytes, counted and hashed, read a batch at a time.
 
-    def _jsonl(self, handle: BinaryIO) -> Iterator[LineCheck]:
-        for raw in self._raw_lines(handle):
+        After each batch is read from the file, the file is looked at again:
+        :attr:`_unchanged` stays true while it is the file that was opened,
+        so every line read so far is as it was then.
+        """
+        while batch := handle.readlines(_BATCH_BYTES):
+            if self._unchanged and _identity(handle) != self._opened_as:
+                self._unchanged = False
+            for raw in batch:
+                self.lines += 1
+                self._digest.update(raw)
+                if self.lines == 1 and raw.startswith(_BOM):
+                    raw = raw[len(_BOM) :]
+                yield raw
+
+    def _jsonl(self, lines: Iterator[bytes]) -> Iterator[LineCheck]:
+        for raw in lines:
             if raw.strip():
                 yield _check_jsonl_line(raw, self.lines, self._build)
 
-    def _built(self, handle: BinaryIO) -> Iterator[Operation | Problem]:
-        """The lines of a file already checked whole: built, not checked."""
-        for raw in self._raw_lines(handle):
+    def _built(self, lines: Iterator[bytes]) -> Iterator[Operation | Problem]:
+        """The lines of a file already checked whole: built, not checked.
+
+        Lines read after the file changed are checked, each on its own.
+        """
+        for raw in lines:
             if not raw.strip():
                 continue
-            try:
-                operation = build_checked(orjson.loads(raw), self.lines)
-            except orjson.JSONDecodeError:
-                operation = None
+            operation = None
+            if self._unchanged:
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    operation = build_checked(orjson.loads(raw), self.lines)
             if operation is not None:
                 yield operation
                 continue
@@ -167,14 +186,14 @@ class JobReader:
             else:
                 yield from self.problems(checked)
 
-    def _csv(self, handle: BinaryIO) -> Iterator[LineCheck]:
+    def _csv(self, lines: Iterator[bytes]) -> Iterator[LineCheck]:
         # Lines that are not UTF-8 are passed on decoded with replacement
         # characters, so the CSV reader keeps its place, and remembered here
         # so the row that holds them is reported instead of checked.
         undecodable: dict[int, str] = {}
 
         def text_lines() -> Iterator[str]:
-            for raw in self._raw_lines(handle):
+            for raw in lines:
                 try:
                     yield raw.decode("utf-8")
                 except UnicodeDecodeError as error:
