@@ -189,12 +189,13 @@ class Executor:
         try:
             if course_id is None:
                 course_id = await self._resolver.course_id(ctx, stats, op.as_user)
-            target = self._target_at_hand(
-                op, op_id, course_id, module_id, item_id, stats
-            )
-            if target is None:
+            if self._looks_up(op, module_id, item_id):
                 target = await self._target(
                     op, op_id, course_id, module_id, item_id, stats
+                )
+            else:
+                target = Target(
+                    op, op_id, course_id, module_id, item_id, self._params(op), stats
                 )
             done = await self._dispatch(target, ctx)
         except Exception as err:
@@ -233,22 +234,13 @@ class Executor:
             return "failed", (err.error_type, err.message)
         return "failed", _unforeseen(op_id, err)
 
-    def _target_at_hand(
-        self,
-        op: Operation,
-        op_id: str,
-        course_id: int,
-        module_id: int | None,
-        item_id: int | None,
-        stats: Stats,
-    ) -> Target | None:
-        """The target when no module or item is to be looked up, else None."""
+    @staticmethod
+    def _looks_up(op: Operation, module_id: int | None, item_id: int | None) -> bool:
+        """Whether the operation's module or item is to be looked up first."""
         spec = op.spec
-        if (module_id is None and op.module is not None and spec.needs_module) or (
+        return (module_id is None and op.module is not None and spec.needs_module) or (
             item_id is None and op.item is not None and spec.needs_item
-        ):
-            return None
-        return Target(op, op_id, course_id, module_id, item_id, self._params(op), stats)
+        )
 
     def _params(self, op: Operation) -> dict[str, Any]:
         # Params are only read from here on (a create copies what it changes),
