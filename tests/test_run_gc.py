@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from canvas_read import read_results, write_job
 
+from bulkmod.engine.execute import Executor
 from bulkmod.engine.run import RunSettings, run_job
 from bulkmod.job.validate import check_job
 from bulkmod.sandbox.server import Sandbox, SandboxConfig
@@ -83,3 +84,40 @@ async def test_a_run_keeps_what_the_program_froze(
     status, _ = await run(sandbox, tmp_path, "job", LINES)
     assert status == 0
     assert not _tracked(KEPT)
+
+
+async def thresholds_during(
+    sandbox: Sandbox, tmp_path: Path
+) -> list[tuple[int, int, int]]:
+    """Run the two lines; the collector's thresholds as each operation began."""
+    seen: list[tuple[int, int, int]] = []
+    real_call = Executor.__call__
+
+    async def noting(self: Executor, op: Any) -> None:
+        seen.append(gc.get_threshold())
+        await real_call(self, op)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Executor, "__call__", noting)
+        status, _ = await run(sandbox, tmp_path, "job", LINES)
+    assert status == 0 and len(seen) == 2
+    return seen
+
+
+async def test_a_run_gives_back_the_collectors_thresholds(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Young objects are collected less often during a run, as before after it."""
+    before = gc.get_threshold()
+    seen = await thresholds_during(sandbox, tmp_path)
+    assert all(during[0] >= 7000 for during in seen)
+    assert gc.get_threshold() == before
+
+
+async def test_a_program_that_froze_its_heap_keeps_its_thresholds(
+    sandbox: Sandbox, tmp_path: Path, frozen_before: None
+) -> None:
+    """A program that manages its collector is left to it, thresholds too."""
+    before = gc.get_threshold()
+    seen = await thresholds_during(sandbox, tmp_path)
+    assert all(during == before for during in seen)
