@@ -97,8 +97,8 @@ class Stats:
 @dataclass(slots=True)
 class _Answer:
     body: Any
-    #: Every Link header of the answer, joined.
-    links: str
+    #: The answer's headers.
+    headers: CIMultiDictProxy[str]
     #: Bytes of the body as it came.
     size: int
 
@@ -246,7 +246,8 @@ class CanvasClient:
             size += answer.size
 
             try:
-                following = next_page(url, answer.links, as_user=as_user)
+                links = ",".join(answer.headers.getall("Link", []))
+                following = next_page(url, links, as_user=as_user)
             except ValueError as err:
                 raise NetworkError(
                     f"{err}; refusing to send the token there", retryable=False
@@ -362,9 +363,7 @@ class CanvasClient:
 
         released = False
         try:
-            status, headers, links, raw = await self._exchange(
-                session, method, url, data
-            )
+            status, headers, raw = await self._exchange(session, method, url, data)
             # Only an answer that is not a success is read as text: a
             # success is parsed as JSON from its bytes.
             ok = 200 <= status < 300
@@ -406,7 +405,7 @@ class CanvasClient:
 
         if not ok:
             raise error_from_answer(status, headers, text)
-        return _Answer(_json_body(method, url, status, raw), links, len(raw))
+        return _Answer(_json_body(method, url, status, raw), headers, len(raw))
 
     async def _exchange(
         self,
@@ -414,7 +413,7 @@ class CanvasClient:
         method: str,
         url: yarl.URL,
         data: bytes | None,
-    ) -> tuple[int, CIMultiDictProxy[str], str, bytes]:
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
         try:
             async with session.request(
                 method,
@@ -424,11 +423,10 @@ class CanvasClient:
                 # A redirect could carry the token elsewhere; it is an error.
                 allow_redirects=False,
             ) as resp:
-                links = ",".join(resp.headers.getall("Link", []))
                 raw = await read_capped(resp, self._max_body)
                 if raw is None:
                     raise self._too_large(method, url, resp.status)
-                return resp.status, resp.headers, links, raw
+                return resp.status, resp.headers, raw
         except TimeoutError:
             raise NetworkError(
                 f"Canvas did not answer {method} {url.path} within "
