@@ -175,8 +175,11 @@ class JobReader:
                 continue
             operation = None
             if self._unchanged:
-                with contextlib.suppress(orjson.JSONDecodeError):
-                    operation = build_checked(orjson.loads(raw), self.lines)
+                try:
+                    obj = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    obj = None
+                operation = build_checked(obj, self.lines)
             if operation is not None:
                 yield operation
                 continue
