@@ -34,6 +34,8 @@ def _valid_lines() -> list[tuple[Any, int]]:
         if record["expect"]["operation"] is not None
     ]
     for path in sorted(JOBS.glob("*.jsonl")):
+        if path.name.endswith(".results.jsonl"):
+            continue  # what a run of a job leaves beside it
         for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
             if raw.strip():
                 lines.append((orjson.loads(raw), number))
