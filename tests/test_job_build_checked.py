@@ -19,7 +19,8 @@ import orjson
 import pytest
 from test_job_line_checks import _decoded, _plain, _records
 
-from bulkmod.job.linecheck import build_checked, check_line
+from bulkmod.job.build import build_checked
+from bulkmod.job.linecheck import check_line
 from bulkmod.job.model import Operation
 from bulkmod.job.reader import Problem, read_operations
 from bulkmod.job.validate import check_job

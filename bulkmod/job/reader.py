@@ -20,8 +20,9 @@ from typing import BinaryIO
 
 import orjson
 
+from bulkmod.job.build import build_checked
 from bulkmod.job.csvjob import read_rows
-from bulkmod.job.linecheck import LineCheck, build_checked, check_line
+from bulkmod.job.linecheck import LineCheck, check_line
 from bulkmod.job.model import Operation
 
 _BOM = b"\xef\xbb\xbf"
