@@ -176,6 +176,16 @@ def test_a_file_changed_during_the_check_has_no_identity(tmp_path: Path) -> None
     assert reader.identity is None
 
 
+def test_odd_text_is_built_without_an_error() -> None:
+    """Digits of other scripts are text to the builder, never an int() error."""
+    obj = {"op": "module.create", "course": 5, "params": {"name": "W"}}
+    for odd in ("\u00b2", "\u0663"):
+        built = build_checked({**obj, "as_user": odd}, 1)
+        assert built is not None and built.as_user == odd
+        assert build_checked({**obj, "course": odd}, 1) is not None
+        assert build_checked({**obj, "module": odd}, 1) is None
+
+
 def test_lines_written_while_a_run_reads_the_job_are_checked(tmp_path: Path) -> None:
     """A job that grows (or changes) under a run: what is read after is checked."""
     good = {

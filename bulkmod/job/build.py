@@ -57,7 +57,9 @@ def build_checked(obj: Any, line: int) -> Operation | None:
             return None
         after = tuple(dict.fromkeys(without_at(each) for each in after))
     if as_user is not None:
-        if type(as_user) is int or (type(as_user) is str and as_user.isdigit()):
+        if type(as_user) is int or (
+            type(as_user) is str and as_user.isascii() and as_user.isdigit()
+        ):
             as_user = str(int(as_user))
         elif type(as_user) is not str:
             return None
