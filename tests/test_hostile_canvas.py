@@ -29,13 +29,8 @@ from bulkmod.cli import main
 from bulkmod.client.errors import BadAnswerError, InvalidError, NetworkError
 from bulkmod.client.http import CanvasClient
 from bulkmod.client.limits import MAX_BODY, MAX_LIST_BYTES, MAX_PAGES
-from bulkmod.client.pacing import (
-    COST_RANGE,
-    MAX_WAIT,
-    REMAINING_RANGE,
-    Pacer,
-    quota_number,
-)
+from bulkmod.client.pacing import MAX_WAIT, Pacer
+from bulkmod.client.quota import COST_RANGE, REMAINING_RANGE, quota_number
 from bulkmod.engine import operations
 from bulkmod.engine.execute import Executor
 from bulkmod.engine.run import RunSettings, run_job

@@ -48,8 +48,9 @@ from bulkmod.client.limits import (
     read_capped,
     size_text,
 )
-from bulkmod.client.pacing import COST_RANGE, REMAINING_RANGE, Pacer, quota_number
+from bulkmod.client.pacing import Pacer
 from bulkmod.client.params import encode
+from bulkmod.client.quota import COST_RANGE, REMAINING_RANGE, quota_number
 from bulkmod.client.shapes import checked_entries, checked_object
 from bulkmod.client.urls import (
     RECENT_PATHS,

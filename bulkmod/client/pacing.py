@@ -26,9 +26,8 @@ the rate recovers step by step with each answer that was not throttled.
 Without the headers (a Canvas without the throttle) the pacer keeps a fixed
 number of requests running and paces only to ``max_rate``.
 
-Header values are not trusted blindly: a value that is not a finite number is
-ignored, and one outside :data:`COST_RANGE` or :data:`REMAINING_RANGE` is
-moved to the nearer end of it. Whatever the headers said, one request waits
+Header values are read through :func:`~bulkmod.client.quota.quota_number`,
+not trusted blindly. Whatever the headers said, one request waits
 at most :data:`MAX_WAIT` seconds for room while none of the token's requests
 is running, and the paced rate never falls below one start per
 :data:`MAX_WAIT` seconds (unless ``max_rate`` asks for slower).
@@ -48,6 +47,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from aiolimiter import AsyncLimiter
+
+from bulkmod.client.quota import COST_RANGE, REMAINING_RANGE, quota_number
 
 __all__ = ["Pacer"]
 
@@ -85,34 +86,6 @@ UNPACED_RATE = 100_000.0
 #: and its answer tells the pacer afresh what the bucket holds. Canvas's own
 #: bucket empties from full in 60 s at its default leak.
 MAX_WAIT = 60.0
-#: ``X-Request-Cost`` kept within this range. Canvas charges CPU and database
-#: seconds, well under one unit for most requests; its bucket caps at 800.
-COST_RANGE = (0.0, 1000.0)
-#: ``X-Rate-Limit-Remaining`` kept within this range. Canvas's default bucket
-#: gives 600 (700 hosted) and goes down to -200; administrators may raise it.
-REMAINING_RANGE = (-1000.0, 100_000.0)
-
-
-def quota_number(
-    value: str | float | None, bounds: tuple[float, float]
-) -> float | None:
-    """Read a quota header value: None unless a finite number, else clamped.
-
-    ``bounds`` is :data:`COST_RANGE` or :data:`REMAINING_RANGE`.
-    """
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    low, high = bounds
-    if low <= number <= high:
-        # Most values (NaN and infinities fail the comparison).
-        return number
-    if not math.isfinite(number):
-        return None
-    return low if number < low else high
 
 
 class Pacer:
@@ -310,11 +283,7 @@ class Pacer:
         """The free room now: the lowest of the recent answers, leak added."""
         # Between answers the room grows by the leak, but not beyond what has
         # been seen, lest an idle spell open the gates too wide.
-        lowest = self._lowest
-        if not lowest or self._lowest_outflow != self._outflow:
-            return min(self._lowest_recent(now), self._ceiling)
-        recent = lowest[0][1] + self._outflow * now - self._costs
-        return recent if recent < self._ceiling else self._ceiling
+        return min(self._lowest_recent(now), self._ceiling)
 
     def _margin(self) -> float:
         return self._mean_cost or 0.0
